@@ -1,0 +1,41 @@
+#ifndef ROOST_SETTINGS_H
+#define ROOST_SETTINGS_H
+/* Reading the whole dovecot.conf-syntax configuration into typed structs.
+   One file holds global/service settings (master_settings) and auth
+   settings (auth_settings); both are filled from the same parse. */
+#include "lib.h"
+#include "master-settings.h"
+#include "auth-settings.h"
+
+struct pool;
+
+struct roost_settings {
+	struct pool *pool;          /* everything below lives here */
+	struct master_settings *master;
+	struct auth_settings *auth;
+	const char *config_path;
+};
+
+/* Parse and validate path. On error returns -1 and error_r names
+   file:line and the problem (unknown setting with the nearest known name,
+   bad value, unsupported feature). The error string is allocated from
+   err_pool, which the caller owns. */
+int roost_settings_read(const char *path, struct roost_settings **set_r,
+			struct pool *err_pool, const char **error_r);
+/* Same from a string (tests, embedded default config). */
+int roost_settings_read_string(const char *text, const char *name,
+			       struct roost_settings **set_r,
+			       struct pool *err_pool, const char **error_r);
+void roost_settings_free(struct roost_settings **set);
+
+/* Print settings in dovecot.conf syntax to out: all of them, or only
+   those differing from the defaults (roostd -a / -n). */
+struct str;
+void roost_settings_print(const struct roost_settings *set, bool only_changed,
+			  struct str *out);
+
+/* Look up a service by name; NULL if not configured. */
+const struct service_settings *
+roost_settings_find_service(const struct roost_settings *set, const char *name);
+
+#endif
