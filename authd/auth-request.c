@@ -1,0 +1,1022 @@
+/* Auth request lifecycle: parameters, username normalisation, the passdb
+   and userdb chains (with Dovecot's result_* semantics), and handing slow
+   password verification to worker threads. */
+#include "lib.h"
+#include "pool.h"
+#include "str.h"
+#include "hash.h"
+#include "var-expand.h"
+#include "worker-pool.h"
+#include "password-scheme.h"
+#include "auth-settings.h"
+#include "sasl-mech.h"
+#include "auth.h"
+#include "auth-fields.h"
+#include "auth-request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <fnmatch.h>
+#include <unistd.h>
+
+static unsigned int auth_request_serial_counter;
+
+uint64_t auth_now_msecs(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct auth_request *auth_request_new(struct auth *auth,
+				      const struct sasl_mech *mech,
+				      const struct auth_request_handler *handler,
+				      void *handler_context)
+{
+	struct pool *pool = pool_create_secure("auth request", 1024);
+	struct auth_request *request = pool_alloc(pool, sizeof(*request));
+
+	request->pool = pool;
+	request->refcount = 1;
+	request->auth = auth;
+	request->serial = ++auth_request_serial_counter;
+	request->mech = mech;
+	request->handler = handler;
+	request->handler_context = handler_context;
+	request->extra_fields = auth_fields_create(pool);
+	request->userdb_fields = auth_fields_create(pool);
+	request->create_msecs = auth_now_msecs();
+	request->last_passdb_result = PASSDB_RESULT_USER_UNKNOWN;
+	if (mech != NULL && mech->state_size > 0)
+		request->mech_state = pool_alloc(pool, mech->state_size);
+	request->debug = auth->set->auth_debug;
+	request->log.debug = request->debug;
+	auth_request_update_log_prefix(request);
+	return request;
+}
+
+void auth_request_ref(struct auth_request *request)
+{
+	i_assert(request->refcount > 0);
+	request->refcount++;
+}
+
+void auth_request_unref(struct auth_request **_request)
+{
+	struct auth_request *request = *_request;
+
+	*_request = NULL;
+	i_assert(request->refcount > 0);
+	if (--request->refcount > 0)
+		return;
+	if (request->mech != NULL && request->mech->auth_free != NULL)
+		request->mech->auth_free(request);
+	auth_fields_free(&request->extra_fields);
+	auth_fields_free(&request->userdb_fields);
+	struct pool *pool = request->pool;
+	pool_destroy(&pool);   /* secure pool: wiped */
+}
+
+void auth_request_update_log_prefix(struct auth_request *request)
+{
+	int len = snprintf(request->log_prefix_buf, sizeof(request->log_prefix_buf),
+		 "%s(%s,%s%s%s)",
+		 request->mech != NULL ? request->mech->name : "lookup",
+		 request->user != NULL ? request->user : "?",
+		 request->remote_ip != NULL ? request->remote_ip : "",
+		 request->session_id != NULL ? ",<" : "",
+		 request->session_id != NULL ? request->session_id : "");
+	if (request->session_id != NULL && len > 0 &&
+	    (size_t)len < sizeof(request->log_prefix_buf) - 2) {
+		/* close the <session> bracket inside the parentheses */
+		request->log_prefix_buf[len - 1] = '>';
+		request->log_prefix_buf[len] = ')';
+		request->log_prefix_buf[len + 1] = '\0';
+	}
+	request->log.prefix = request->log_prefix_buf;
+	request->log.debug = request->debug;
+}
+
+bool auth_request_want_debug(const struct auth_request *request)
+{
+	return request->debug || log_debug_enabled();
+}
+
+bool auth_request_import_param(struct auth_request *request, const char *key,
+			       const char *value)
+{
+	struct pool *pool = request->pool;
+	unsigned int port;
+
+	if (value == NULL) {
+		if (strcmp(key, "secured") == 0)
+			request->secured = true;
+		else if (strcmp(key, "valid-client-cert") == 0)
+			request->valid_client_cert = true;
+		else if (strcmp(key, "no-penalty") == 0)
+			request->no_penalty = true;
+		else if (strcmp(key, "final-resp-ok") == 0)
+			request->final_resp_ok = true;
+		else if (strcmp(key, "debug") == 0) {
+			request->debug = true;
+			request->log.debug = true;
+		} else
+			return false;
+		return true;
+	}
+	if (strcmp(key, "service") == 0)
+		request->service = pool_strdup(pool, value);
+	else if (strcmp(key, "lip") == 0)
+		request->local_ip = pool_strdup(pool, value);
+	else if (strcmp(key, "rip") == 0)
+		request->remote_ip = pool_strdup(pool, value);
+	else if (strcmp(key, "real_lip") == 0)
+		request->real_local_ip = pool_strdup(pool, value);
+	else if (strcmp(key, "real_rip") == 0)
+		request->real_remote_ip = pool_strdup(pool, value);
+	else if (strcmp(key, "lport") == 0) {
+		if (str_to_uint(value, &port) == 0 && port < 65536)
+			request->local_port = port;
+	} else if (strcmp(key, "rport") == 0) {
+		if (str_to_uint(value, &port) == 0 && port < 65536)
+			request->remote_port = port;
+	} else if (strcmp(key, "session") == 0)
+		request->session_id = pool_strdup(pool, value);
+	else if (strcmp(key, "client_id") == 0)
+		request->client_id = pool_strdup(pool, value);
+	else if (strcmp(key, "local_name") == 0)
+		request->local_name = pool_strdup(pool, value);
+	else if (strcmp(key, "cert_username") == 0)
+		request->cert_username = pool_strdup(pool, value);
+	else if (strcmp(key, "secured") == 0) {
+		request->secured = true;
+		request->secured_tls = strcmp(value, "tls") == 0;
+	} else
+		return false;
+	return true;
+}
+
+/* ---- variable expansion ------------------------------------------------ */
+
+static const char *user_part(struct pool *pool, const char *user, bool domain)
+{
+	if (user == NULL)
+		return "";
+	const char *at = strrchr(user, '@');
+	if (at == NULL)
+		return domain ? "" : user;
+	return domain ? at + 1 : pool_strndup(pool, user, (size_t)(at - user));
+}
+
+int auth_request_var_expand(string_t *dest, const char *template,
+			    const struct auth_request *request, const char **error_r)
+{
+	struct pool *pool = request->pool;
+	const char *user = request->user != NULL ? request->user :
+		(request->original_username != NULL ? request->original_username : "");
+	const char *home = auth_fields_get(request->userdb_fields, "home");
+	char pid_buf[32], lport[16], rport[16];
+
+	snprintf(pid_buf, sizeof(pid_buf), "%ld", (long)request->client_pid);
+	snprintf(lport, sizeof(lport), "%u", request->local_port);
+	snprintf(rport, sizeof(rport), "%u", request->remote_port);
+	const struct var_expand_table table[] = {
+		{ .key = 'u', .value = user, .long_key = "user" },
+		{ .key = 'n', .value = user_part((struct pool *)pool, user, false), .long_key = "username" },
+		{ .key = 'd', .value = user_part((struct pool *)pool, user, true), .long_key = "domain" },
+		{ .key = 's', .value = request->service != NULL ? request->service : "", .long_key = "service" },
+		{ .key = 'h', .value = home != NULL ? home : "", .long_key = "home" },
+		{ .key = 'l', .value = request->local_ip != NULL ? request->local_ip : "", .long_key = "lip" },
+		{ .key = 'r', .value = request->remote_ip != NULL ? request->remote_ip : "", .long_key = "rip" },
+		{ .key = 'p', .value = pid_buf, .long_key = "pid" },
+		{ .key = 'w', .value = request->mech_password != NULL ? request->mech_password : "", .long_key = "password" },
+		{ .key = 'm', .value = request->mech != NULL ? request->mech->name : "", .long_key = "mech" },
+		{ .key = 'c', .value = request->secured ? "secured" : "", .long_key = "secured" },
+		{ .key = 'a', .value = lport, .long_key = "lport" },
+		{ .key = 'b', .value = rport, .long_key = "rport" },
+		{ .key = '\0', .value = request->original_username != NULL ? request->original_username : user, .long_key = "orig_user" },
+		{ .key = '\0', .value = request->session_id != NULL ? request->session_id : "", .long_key = "session" },
+		{ .key = '\0', .value = request->real_local_ip != NULL ? request->real_local_ip : "", .long_key = "real_lip" },
+		{ .key = '\0', .value = request->real_remote_ip != NULL ? request->real_remote_ip : "", .long_key = "real_rip" },
+		{ .key = '\0', .value = request->auth->set->auth_default_realm, .long_key = "default_realm" },
+		{ .key = '\0', .value = NULL, .long_key = NULL },
+	};
+	char *error = NULL;
+	int ret = var_expand(dest, template, table, &error);
+	if (ret < 0) {
+		*error_r = pool_strdup(request->pool, error != NULL ? error : "expansion failed");
+		free(error);
+	}
+	return ret;
+}
+
+/* ---- usernames --------------------------------------------------------- */
+
+static bool username_fix(struct auth_request *request, const char *username,
+			 const char **result_r, const char **error_r)
+{
+	struct auth *auth = request->auth;
+	const struct auth_settings *set = auth->set;
+	string_t *str = str_create(64);
+	const char *error;
+
+	if (*username == '\0') {
+		*error_r = "Empty username";
+		str_free(&str);
+		return false;
+	}
+	str_append(str, username);
+	if (strchr(username, '@') == NULL && set->auth_default_realm[0] != '\0') {
+		str_append_c(str, '@');
+		str_append(str, set->auth_default_realm);
+	}
+	for (size_t i = 0; i < str_len(str); i++) {
+		unsigned char c = (unsigned char)str->data[i];
+		if (auth->username_translation[c] != 0)
+			str->data[i] = auth->username_translation[c];
+	}
+	if (!auth->username_chars_all) {
+		for (size_t i = 0; i < str_len(str); i++) {
+			unsigned char c = (unsigned char)str->data[i];
+			if (!auth->username_chars[c]) {
+				*error_r = pool_printf(request->pool,
+					"Username character disallowed by auth_username_chars: "
+					"0x%02x (username: %s)", c, username);
+				str_free(&str);
+				return false;
+			}
+		}
+	}
+	if (set->auth_username_format[0] != '\0') {
+		string_t *dest = str_create(64);
+		const char *saved_user = request->user;
+		request->user = str_c(str);
+		if (auth_request_var_expand(dest, set->auth_username_format, request, &error) < 0) {
+			request->user = saved_user;
+			*error_r = pool_printf(request->pool,
+				"Failed to expand auth_username_format=%s: %s",
+				set->auth_username_format, error);
+			str_free(&dest);
+			str_free(&str);
+			return false;
+		}
+		request->user = saved_user;
+		str_free(&str);
+		str = dest;
+	}
+	if (str_len(str) == 0) {
+		*error_r = "Empty username after auth_username_format";
+		str_free(&str);
+		return false;
+	}
+	*result_r = pool_strdup(request->pool, str_c(str));
+	str_free(&str);
+	return true;
+}
+
+bool auth_request_set_username(struct auth_request *request, const char *username,
+			       const char **error_r)
+{
+	const char *fixed;
+
+	if (request->original_username == NULL)
+		request->original_username = pool_strdup(request->pool, username);
+	/* TAB/LF in a name would corrupt the protocol replies MTAs read
+	   without unescaping (spec §1.1): refuse them up front. */
+	if (strpbrk(username, "\t\r\n\001") != NULL) {
+		*error_r = "Username contains control characters";
+		return false;
+	}
+	if (!username_fix(request, username, &fixed, error_r))
+		return false;
+	request->user = fixed;
+	auth_request_update_log_prefix(request);
+	return true;
+}
+
+bool auth_request_set_login_username(struct auth_request *request,
+				     const char *username, const char **error_r)
+{
+	const char *fixed;
+	if (!username_fix(request, username, &fixed, error_r))
+		return false;
+	request->requested_login_user = fixed;
+	return true;
+}
+
+/* ---- fields ------------------------------------------------------------ */
+
+void auth_request_set_userdb_field(struct auth_request *request, const char *key,
+				   const char *value)
+{
+	auth_fields_set(request->userdb_fields, key, value);
+}
+
+void auth_request_set_field(struct auth_request *request, const char *key,
+			    const char *value, const char *default_scheme)
+{
+	const char *rest;
+
+	if (strcmp(key, "user") == 0 || strcmp(key, "username") == 0) {
+		if (value != NULL && *value != '\0' &&
+		    (request->user == NULL || strcmp(value, request->user) != 0)) {
+			request->user = pool_strdup(request->pool, value);
+			request->user_changed_by_passdb = true;
+			auth_request_update_log_prefix(request);
+		}
+		return;
+	}
+	if (strcmp(key, "nodelay") == 0) {
+		request->no_failure_delay = true;
+		auth_fields_set(request->extra_fields, key, value);
+		return;
+	}
+	if (strcmp(key, "nopassword") == 0) {
+		request->skip_password_check = true;
+		return;
+	}
+	if (str_begins(key, "userdb_", &rest)) {
+		auth_request_set_userdb_field(request, rest, value);
+		return;
+	}
+	auth_fields_set(request->extra_fields, key, value);
+}
+
+static void apply_field_templates(struct auth_request *request,
+				  const char *const *templates, bool override)
+{
+	if (templates == NULL)
+		return;
+	for (; *templates != NULL; templates++) {
+		const char *eq = strchr(*templates, '=');
+		const char *key = eq == NULL ? *templates :
+			pool_strndup(request->pool, *templates, (size_t)(eq - *templates));
+		const char *value = NULL, *error;
+
+		if (!override) {
+			const char *k = key, *rest;
+			if (str_begins(k, "userdb_", &rest) ?
+			    auth_fields_exists(request->userdb_fields, rest) :
+			    auth_fields_exists(request->extra_fields, k))
+				continue;
+		}
+		if (eq != NULL) {
+			string_t *str = str_create(64);
+			if (auth_request_var_expand(str, eq + 1, request, &error) < 0)
+				auth_request_log_error(request, "Failed to expand %s: %s",
+						       *templates, error);
+			value = pool_strdup(request->pool, str_c(str));
+			str_free(&str);
+		}
+		auth_request_set_field(request, key, value, NULL);
+	}
+}
+
+static void apply_userdb_templates(struct auth_request *request,
+				   const char *const *templates, bool override)
+{
+	if (templates == NULL)
+		return;
+	for (; *templates != NULL; templates++) {
+		const char *eq = strchr(*templates, '=');
+		const char *key = eq == NULL ? *templates :
+			pool_strndup(request->pool, *templates, (size_t)(eq - *templates));
+		const char *value = NULL, *error;
+
+		if (!override && auth_fields_exists(request->userdb_fields, key))
+			continue;
+		if (eq != NULL) {
+			string_t *str = str_create(64);
+			if (auth_request_var_expand(str, eq + 1, request, &error) < 0)
+				auth_request_log_error(request, "Failed to expand %s: %s",
+						       *templates, error);
+			value = pool_strdup(request->pool, str_c(str));
+			str_free(&str);
+		}
+		auth_request_set_userdb_field(request, key, value);
+	}
+}
+
+/* ---- mechanism steps --------------------------------------------------- */
+
+void auth_request_initial(struct auth_request *request, bool has_initial,
+			  const unsigned char *data, size_t size)
+{
+	request->state = AUTH_REQUEST_STATE_NEW;
+	request->mech->auth_initial(request, has_initial, data, size);
+}
+
+void auth_request_continue(struct auth_request *request,
+			   const unsigned char *data, size_t size)
+{
+	i_assert(request->state == AUTH_REQUEST_STATE_MECH_CONTINUE);
+	request->state = AUTH_REQUEST_STATE_NEW;
+	request->mech->auth_continue(request, data, size);
+}
+
+void auth_request_handler_reply_continue(struct auth_request *request,
+					 const unsigned char *data, size_t size)
+{
+	request->state = AUTH_REQUEST_STATE_MECH_CONTINUE;
+	request->result = AUTH_REQUEST_RESULT_CONTINUE;
+	request->handler->reply_continue(request, data, size);
+}
+
+void auth_request_success(struct auth_request *request,
+			  const unsigned char *data, size_t size)
+{
+	request->state = AUTH_REQUEST_STATE_FINISHED;
+	request->result = AUTH_REQUEST_RESULT_SUCCESS;
+	if (request->auth->set->auth_verbose || auth_request_want_debug(request))
+		auth_request_log_info(request, "Login successful");
+	request->handler->reply_success(request, data, size);
+}
+
+void auth_request_fail(struct auth_request *request)
+{
+	request->state = AUTH_REQUEST_STATE_FINISHED;
+	request->result = AUTH_REQUEST_RESULT_FAILURE;
+	request->handler->reply_failure(request);
+}
+
+void auth_request_internal_failure(struct auth_request *request)
+{
+	request->state = AUTH_REQUEST_STATE_FINISHED;
+	request->result = AUTH_REQUEST_RESULT_INTERNAL_FAILURE;
+	request->handler->reply_internal_failure(request);
+}
+
+/* ---- passdb chain ------------------------------------------------------ */
+
+static bool mech_allowed(const struct auth_passdb *passdb,
+			 const struct auth_request *request)
+{
+	if (passdb->mechanisms == NULL)
+		return true;
+	const char *name = request->mech != NULL ? request->mech->name : "none";
+	for (const char *const *m = passdb->mechanisms; *m != NULL; m++) {
+		if (strcasecmp(*m, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool username_filter_match(const char *filter, const char *user)
+{
+	/* Space-separated wildcards; "!pattern" excludes. */
+	bool have_positive = false, matched = false;
+	char *copy = x_strdup(filter);
+	char *saveptr = NULL;
+
+	for (char *tok = strtok_r(copy, " ", &saveptr); tok != NULL;
+	     tok = strtok_r(NULL, " ", &saveptr)) {
+		if (tok[0] == '!') {
+			if (fnmatch(tok + 1, user, 0) == 0) {
+				free(copy);
+				return false;
+			}
+		} else {
+			have_positive = true;
+			if (fnmatch(tok, user, 0) == 0)
+				matched = true;
+		}
+	}
+	free(copy);
+	return !have_positive || matched;
+}
+
+static bool passdb_should_skip(const struct auth_passdb *passdb,
+			       const struct auth_request *request)
+{
+	if (passdb->skip == AUTH_DB_SKIP_AUTHENTICATED && request->passdb_success)
+		return true;
+	if (passdb->skip == AUTH_DB_SKIP_UNAUTHENTICATED && !request->passdb_success)
+		return true;
+	if (!mech_allowed(passdb, request))
+		return true;
+	if (passdb->username_filter != NULL && request->user != NULL &&
+	    !username_filter_match(passdb->username_filter, request->user))
+		return true;
+	return false;
+}
+
+static const char *passdb_result_text(enum passdb_result result)
+{
+	switch (result) {
+	case PASSDB_RESULT_INTERNAL_FAILURE: return "internal failure";
+	case PASSDB_RESULT_SCHEME_NOT_AVAILABLE: return "scheme not available";
+	case PASSDB_RESULT_USER_UNKNOWN: return "unknown user";
+	case PASSDB_RESULT_USER_DISABLED: return "user disabled";
+	case PASSDB_RESULT_PASS_EXPIRED: return "password expired";
+	case PASSDB_RESULT_NEXT: return "next";
+	case PASSDB_RESULT_PASSWORD_MISMATCH: return "password mismatch";
+	case PASSDB_RESULT_OK: return "ok";
+	}
+	return "?";
+}
+
+enum chain_kind { CHAIN_VERIFY_PLAIN, CHAIN_LOOKUP };
+
+static void passdb_chain_next(struct auth_request *request, enum chain_kind kind);
+
+/* Finish the chain with a final result. */
+static void passdb_chain_finish(struct auth_request *request, enum chain_kind kind,
+				enum passdb_result result)
+{
+	request->last_passdb_result = result;
+	if (result == PASSDB_RESULT_OK)
+		request->passdb_success = true;
+	if (kind == CHAIN_VERIFY_PLAIN)
+		request->private_plain_callback(request, result);
+	else
+		request->private_passdb_lookup_cb(request, result);
+	/* drop the chain's reference taken in the start functions */
+	auth_request_unref(&request);
+}
+
+static void passdb_handle_result(struct auth_request *request, enum chain_kind kind,
+				 enum passdb_result result)
+{
+	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
+	enum passdb_result_action action;
+
+	if (result == PASSDB_RESULT_OK || result == PASSDB_RESULT_PASSWORD_MISMATCH ||
+	    result == PASSDB_RESULT_USER_UNKNOWN)
+		ctx_debug(&request->log, "passdb #%u (%s): %s", passdb->id,
+			  passdb->module->driver->name, passdb_result_text(result));
+
+	if (passdb->deny) {
+		if (result == PASSDB_RESULT_OK) {
+			auth_request_log_info(request, "User found from deny passdb");
+			passdb_chain_finish(request, kind, PASSDB_RESULT_USER_DISABLED);
+			return;
+		}
+		/* not in the deny list: continue */
+		request->passdb_idx++;
+		passdb_chain_next(request, kind);
+		return;
+	}
+	if (result == PASSDB_RESULT_OK) {
+		apply_field_templates(request, passdb->override_fields, true);
+		action = passdb->result_success;
+	} else if (result == PASSDB_RESULT_INTERNAL_FAILURE) {
+		action = passdb->result_internalfail;
+	} else if (result == PASSDB_RESULT_NEXT) {
+		action = PASSDB_ACTION_CONTINUE;
+	} else {
+		action = passdb->result_failure;
+	}
+	if (result != PASSDB_RESULT_NEXT)
+		request->last_passdb_result = result;
+
+	switch (action) {
+	case PASSDB_ACTION_RETURN_OK:
+		passdb_chain_finish(request, kind, result == PASSDB_RESULT_OK ||
+				    !request->passdb_failure ? result :
+				    PASSDB_RESULT_PASSWORD_MISMATCH);
+		return;
+	case PASSDB_ACTION_RETURN:
+		passdb_chain_finish(request, kind, result);
+		return;
+	case PASSDB_ACTION_RETURN_FAIL:
+		passdb_chain_finish(request, kind, result == PASSDB_RESULT_OK ?
+				    PASSDB_RESULT_PASSWORD_MISMATCH : result);
+		return;
+	case PASSDB_ACTION_CONTINUE:
+		break;
+	case PASSDB_ACTION_CONTINUE_OK:
+		if (result == PASSDB_RESULT_OK)
+			request->passdb_success = true;
+		break;
+	case PASSDB_ACTION_CONTINUE_FAIL:
+		request->passdb_failure = true;
+		break;
+	}
+	if (result == PASSDB_RESULT_INTERNAL_FAILURE)
+		request->passdb_internal_failure = true;
+	request->passdb_idx++;
+	passdb_chain_next(request, kind);
+}
+
+struct verify_job {
+	struct worker_job job;
+	struct auth_request *request;
+	char *stored;
+	char *password;
+	size_t password_len;
+	char *default_scheme;
+	char *user;
+	int ret;
+	const char *error;
+	char error_buf[256];
+	enum chain_kind kind;
+};
+
+static void verify_finish(struct auth_request *request, enum chain_kind kind,
+			  int ret, const char *error, const char *stored)
+{
+	enum passdb_result result;
+
+	if (ret < 0) {
+		auth_request_log_error(request, "%s (stored password for user %s)",
+				       error, request->user);
+		result = PASSDB_RESULT_INTERNAL_FAILURE;
+	} else if (ret == 0) {
+		if (request->auth->set->auth_verbose || auth_request_want_debug(request)) {
+			if (request->auth->set->auth_debug_passwords)
+				auth_request_log_info(request, "Password mismatch (given password: %s)",
+						      request->mech_password);
+			else
+				auth_request_log_info(request, "Password mismatch");
+		}
+		result = PASSDB_RESULT_PASSWORD_MISMATCH;
+	} else {
+		result = PASSDB_RESULT_OK;
+	}
+	(void)stored;
+	passdb_handle_result(request, kind, result);
+}
+
+static void verify_job_run(struct worker_job *_job)
+{
+	struct verify_job *job = (struct verify_job *)_job;
+	const char *error = NULL;
+
+	job->ret = password_verify((const unsigned char *)job->password,
+				   job->password_len, job->stored,
+				   job->default_scheme, job->user, &error);
+	if (job->ret < 0) {
+		/* error strings may be thread-local: copy now */
+		snprintf(job->error_buf, sizeof(job->error_buf), "%s",
+			 error != NULL ? error : "Password verification failed");
+		job->error = job->error_buf;
+	}
+}
+
+static void verify_job_done(struct worker_job *_job)
+{
+	struct verify_job *job = (struct verify_job *)_job;
+	struct auth_request *request = job->request;
+
+	verify_finish(request, job->kind, job->ret, job->error, job->stored);
+	x_free_secret(job->stored, strlen(job->stored));
+	x_free_secret(job->password, job->password_len);
+	free(job->default_scheme);
+	free(job->user);
+	free(job);
+	auth_request_unref(&request);
+}
+
+static void passdb_verify_lookup_callback(struct auth_request *request,
+					  enum passdb_result result,
+					  const char *stored_password)
+{
+	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
+
+	if (result != PASSDB_RESULT_OK) {
+		if (result == PASSDB_RESULT_USER_UNKNOWN &&
+		    (request->auth->set->auth_verbose || auth_request_want_debug(request)))
+			auth_request_log_info(request, "%s: unknown user",
+					      passdb->module->driver->name);
+		passdb_handle_result(request, CHAIN_VERIFY_PLAIN, result);
+		return;
+	}
+	apply_field_templates(request, passdb->default_fields, false);
+	if (request->skip_password_check) {
+		passdb_handle_result(request, CHAIN_VERIFY_PLAIN, PASSDB_RESULT_OK);
+		return;
+	}
+	if (stored_password == NULL || *stored_password == '\0') {
+		auth_request_log_info(request, "%s: No password set for the user "
+				      "(use the nopassword field to allow any password)",
+				      passdb->module->driver->name);
+		passdb_handle_result(request, CHAIN_VERIFY_PLAIN,
+				     PASSDB_RESULT_PASSWORD_MISMATCH);
+		return;
+	}
+	const char *scheme = passdb->module->default_pass_scheme;
+	const char *password = request->mech_password;
+	if (password_verify_is_slow(stored_password, scheme)) {
+		struct verify_job *job = x_malloc(sizeof(*job));
+		job->job.run = verify_job_run;
+		job->job.done = verify_job_done;
+		job->request = request;
+		job->kind = CHAIN_VERIFY_PLAIN;
+		job->stored = x_strdup(stored_password);
+		job->password_len = strlen(password);
+		job->password = x_strndup(password, job->password_len);
+		job->default_scheme = x_strdup(scheme);
+		job->user = x_strdup(request->user);
+		auth_request_ref(request);
+		worker_pool_submit(request->auth->workers, &job->job);
+		return;
+	}
+	const char *error = NULL;
+	int ret = password_verify((const unsigned char *)password, strlen(password),
+				  stored_password, scheme, request->user, &error);
+	verify_finish(request, CHAIN_VERIFY_PLAIN, ret, error, stored_password);
+}
+
+static void passdb_driver_verify_callback(struct auth_request *request,
+					  enum passdb_result result)
+{
+	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
+	if (result == PASSDB_RESULT_OK)
+		apply_field_templates(request, passdb->default_fields, false);
+	passdb_handle_result(request, CHAIN_VERIFY_PLAIN, result);
+}
+
+static void passdb_lookup_only_callback(struct auth_request *request,
+					enum passdb_result result,
+					const char *stored_password ATTR_UNUSED)
+{
+	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
+	if (result == PASSDB_RESULT_OK)
+		apply_field_templates(request, passdb->default_fields, false);
+	passdb_handle_result(request, CHAIN_LOOKUP, result);
+}
+
+static void passdb_chain_next(struct auth_request *request, enum chain_kind kind)
+{
+	struct auth *auth = request->auth;
+
+	while (request->passdb_idx < auth->passdbs.count &&
+	       passdb_should_skip(auth->passdbs.v[request->passdb_idx], request))
+		request->passdb_idx++;
+
+	if (request->passdb_idx >= auth->passdbs.count) {
+		enum passdb_result result;
+		if (request->passdb_success && !request->passdb_failure)
+			result = PASSDB_RESULT_OK;
+		else if (request->passdb_internal_failure)
+			result = PASSDB_RESULT_INTERNAL_FAILURE;
+		else if (request->last_passdb_result == PASSDB_RESULT_OK)
+			result = PASSDB_RESULT_PASSWORD_MISMATCH; /* continue-fail */
+		else
+			result = request->last_passdb_result;
+		passdb_chain_finish(request, kind, result);
+		return;
+	}
+	struct auth_passdb *passdb = auth->passdbs.v[request->passdb_idx];
+	const struct passdb_driver *driver = passdb->module->driver;
+
+	request->state = AUTH_REQUEST_STATE_PASSDB;
+	if (kind == CHAIN_VERIFY_PLAIN) {
+		if (driver->verify_plain != NULL)
+			driver->verify_plain(passdb->module, request,
+					     request->mech_password,
+					     passdb_driver_verify_callback);
+		else
+			driver->lookup_credentials(passdb->module, request,
+						   passdb_verify_lookup_callback);
+	} else {
+		if (driver->lookup_credentials == NULL) {
+			auth_request_log_error(request, "passdb %s doesn't support "
+					       "credentials lookups", driver->name);
+			passdb_handle_result(request, kind, PASSDB_RESULT_SCHEME_NOT_AVAILABLE);
+			return;
+		}
+		driver->lookup_credentials(passdb->module, request,
+					   passdb_lookup_only_callback);
+	}
+}
+
+void auth_request_verify_plain(struct auth_request *request, const char *password,
+			       void (*callback)(struct auth_request *, enum passdb_result))
+{
+	request->mech_password = pool_strdup(request->pool, password);
+	request->private_plain_callback = callback;
+	request->passdb_idx = 0;
+	request->passdb_success = false;
+	request->passdb_failure = false;
+	request->passdb_internal_failure = false;
+	request->last_passdb_result = PASSDB_RESULT_USER_UNKNOWN;
+	if (request->auth->passdbs.count == 0) {
+		auth_request_log_error(request, "No passdbs configured");
+		callback(request, PASSDB_RESULT_INTERNAL_FAILURE);
+		return;
+	}
+	auth_request_ref(request);
+	passdb_chain_next(request, CHAIN_VERIFY_PLAIN);
+}
+
+void auth_request_lookup_passdb(struct auth_request *request,
+				auth_request_passdb_lookup_callback_t *callback)
+{
+	request->private_passdb_lookup_cb = callback;
+	request->passdb_idx = 0;
+	request->passdb_success = false;
+	request->passdb_failure = false;
+	request->passdb_internal_failure = false;
+	request->last_passdb_result = PASSDB_RESULT_USER_UNKNOWN;
+	request->skip_password_check = true;
+	if (request->auth->passdbs.count == 0) {
+		callback(request, PASSDB_RESULT_USER_UNKNOWN);
+		return;
+	}
+	auth_request_ref(request);
+	passdb_chain_next(request, CHAIN_LOOKUP);
+}
+
+struct credentials_ctx {
+	const char *scheme;
+	auth_request_lookup_credentials_callback_t *callback;
+};
+
+static void credentials_lookup_callback(struct auth_request *request,
+					enum passdb_result result,
+					const char *stored_password)
+{
+	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
+	unsigned char *raw = NULL;
+	size_t raw_len = 0;
+	const char *error = NULL;
+
+	if (result == PASSDB_RESULT_OK) {
+		apply_field_templates(request, passdb->default_fields, false);
+		if (stored_password == NULL) {
+			result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
+		} else {
+			int ret = password_get_credentials(stored_password,
+				passdb->module->default_pass_scheme,
+				request->credentials_scheme, request->user,
+				&raw, &raw_len, &error);
+			if (ret < 0) {
+				auth_request_log_error(request, "%s", error);
+				result = PASSDB_RESULT_INTERNAL_FAILURE;
+			} else if (ret == 0) {
+				auth_request_log_info(request,
+					"Requested %s scheme, but we have only %s",
+					request->credentials_scheme, stored_password[0] == '{' ?
+					"another scheme" : passdb->module->default_pass_scheme);
+				result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
+			}
+		}
+	}
+	if (result == PASSDB_RESULT_OK ||
+	    request->passdb_idx + 1 >= request->auth->passdbs.count ||
+	    passdb->result_failure != PASSDB_ACTION_CONTINUE) {
+		request->state = AUTH_REQUEST_STATE_NEW;
+		if (result == PASSDB_RESULT_OK)
+			request->passdb_success = true;
+		request->private_credentials_cb(request, result, raw, raw_len);
+		if (raw != NULL)
+			x_free_secret(raw, raw_len);
+		auth_request_unref(&request);
+		return;
+	}
+	request->passdb_idx++;
+	while (request->passdb_idx < request->auth->passdbs.count &&
+	       passdb_should_skip(request->auth->passdbs.v[request->passdb_idx], request))
+		request->passdb_idx++;
+	if (request->passdb_idx >= request->auth->passdbs.count) {
+		request->private_credentials_cb(request, result, NULL, 0);
+		auth_request_unref(&request);
+		return;
+	}
+	passdb = request->auth->passdbs.v[request->passdb_idx];
+	passdb->module->driver->lookup_credentials(passdb->module, request,
+						   credentials_lookup_callback);
+}
+
+void auth_request_lookup_credentials(struct auth_request *request, const char *scheme,
+				     auth_request_lookup_credentials_callback_t *callback)
+{
+	struct auth *auth = request->auth;
+
+	request->credentials_scheme = pool_strdup(request->pool, scheme);
+	request->private_credentials_cb = callback;
+	request->passdb_idx = 0;
+	while (request->passdb_idx < auth->passdbs.count &&
+	       (passdb_should_skip(auth->passdbs.v[request->passdb_idx], request) ||
+		auth->passdbs.v[request->passdb_idx]->module->driver->lookup_credentials == NULL))
+		request->passdb_idx++;
+	if (request->passdb_idx >= auth->passdbs.count) {
+		auth_request_log_info(request, "Configured passdbs don't support credentials lookups");
+		callback(request, PASSDB_RESULT_SCHEME_NOT_AVAILABLE, NULL, 0);
+		return;
+	}
+	auth_request_ref(request);
+	request->state = AUTH_REQUEST_STATE_PASSDB;
+	struct auth_passdb *passdb = auth->passdbs.v[request->passdb_idx];
+	passdb->module->driver->lookup_credentials(passdb->module, request,
+						   credentials_lookup_callback);
+}
+
+void auth_request_verify_plain_callback_finish(struct auth_request *request,
+					       enum passdb_result result)
+{
+	switch (result) {
+	case PASSDB_RESULT_OK:
+		auth_request_success(request, NULL, 0);
+		break;
+	case PASSDB_RESULT_INTERNAL_FAILURE:
+		auth_request_internal_failure(request);
+		break;
+	case PASSDB_RESULT_USER_DISABLED:
+		auth_fields_set(request->extra_fields, "code", "user_disabled");
+		auth_request_fail(request);
+		break;
+	case PASSDB_RESULT_PASS_EXPIRED:
+		auth_fields_set(request->extra_fields, "code", "pass_expired");
+		auth_request_fail(request);
+		break;
+	default:
+		auth_request_fail(request);
+		break;
+	}
+}
+
+/* ---- userdb chain ------------------------------------------------------ */
+
+static void userdb_chain_next(struct auth_request *request);
+
+static void userdb_chain_finish(struct auth_request *request, enum userdb_result result)
+{
+	request->state = AUTH_REQUEST_STATE_FINISHED;
+	request->private_userdb_cb(request, result);
+	auth_request_unref(&request);
+}
+
+static void userdb_lookup_callback(struct auth_request *request,
+				   enum userdb_result result)
+{
+	struct auth_userdb *userdb = request->auth->userdbs.v[request->userdb_idx];
+	enum passdb_result_action action;
+
+	if (result == USERDB_RESULT_OK) {
+		apply_userdb_templates(request, userdb->override_fields, true);
+		action = userdb->result_success;
+		request->userdb_success = true;
+	} else if (result == USERDB_RESULT_INTERNAL_FAILURE) {
+		action = userdb->result_internalfail;
+	} else {
+		if (request->auth->set->auth_verbose || auth_request_want_debug(request))
+			auth_request_log_info(request, "userdb %s: unknown user",
+					      userdb->module->driver->name);
+		action = userdb->result_failure;
+	}
+	switch (action) {
+	case PASSDB_ACTION_RETURN_OK:
+	case PASSDB_ACTION_RETURN:
+		userdb_chain_finish(request, result);
+		return;
+	case PASSDB_ACTION_RETURN_FAIL:
+		userdb_chain_finish(request, result == USERDB_RESULT_OK ?
+				    USERDB_RESULT_USER_UNKNOWN : result);
+		return;
+	case PASSDB_ACTION_CONTINUE:
+	case PASSDB_ACTION_CONTINUE_OK:
+	case PASSDB_ACTION_CONTINUE_FAIL:
+		break;
+	}
+	if (result == USERDB_RESULT_INTERNAL_FAILURE)
+		request->passdb_failure = true; /* reused: "saw a tempfail" */
+	request->userdb_idx++;
+	userdb_chain_next(request);
+}
+
+static void userdb_chain_next(struct auth_request *request)
+{
+	struct auth *auth = request->auth;
+
+	while (request->userdb_idx < auth->userdbs.count) {
+		struct auth_userdb *userdb = auth->userdbs.v[request->userdb_idx];
+		if (userdb->skip == AUTH_DB_SKIP_AUTHENTICATED && request->userdb_success)
+			request->userdb_idx++;
+		else if (userdb->skip == AUTH_DB_SKIP_UNAUTHENTICATED && !request->userdb_success)
+			request->userdb_idx++;
+		else
+			break;
+	}
+	if (request->userdb_idx >= auth->userdbs.count) {
+		if (request->userdb_success)
+			userdb_chain_finish(request, USERDB_RESULT_OK);
+		else if (request->passdb_failure)
+			userdb_chain_finish(request, USERDB_RESULT_INTERNAL_FAILURE);
+		else
+			userdb_chain_finish(request, USERDB_RESULT_USER_UNKNOWN);
+		return;
+	}
+	struct auth_userdb *userdb = auth->userdbs.v[request->userdb_idx];
+	apply_userdb_templates(request, userdb->default_fields, false);
+	request->state = AUTH_REQUEST_STATE_USERDB;
+	userdb->module->driver->lookup(userdb->module, request, userdb_lookup_callback);
+}
+
+void auth_request_lookup_user(struct auth_request *request,
+			      auth_request_userdb_callback_t *callback)
+{
+	request->private_userdb_cb = callback;
+	request->userdb_idx = 0;
+	request->userdb_success = false;
+	request->passdb_failure = false;
+	if (request->auth->userdbs.count == 0) {
+		auth_request_log_error(request, "No userdbs configured");
+		callback(request, USERDB_RESULT_INTERNAL_FAILURE);
+		return;
+	}
+	auth_request_ref(request);
+	userdb_chain_next(request);
+}

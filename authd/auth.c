@@ -1,0 +1,144 @@
+/* Building the auth service from settings. */
+#include "lib.h"
+#include "pool.h"
+#include "str.h"
+#include "worker-pool.h"
+#include "roost-settings.h"
+#include "sasl-mech.h"
+#include "passdb.h"
+#include "userdb.h"
+#include "auth.h"
+
+#include <stdlib.h>
+#include <strings.h>
+#include <unistd.h>
+
+static int auth_mechs_init(struct auth *auth, const char **error_r)
+{
+	char *copy = x_strdup(auth->set->auth_mechanisms);
+	char *saveptr = NULL;
+	string_t *lines = str_create(256);
+	int ret = 0;
+
+	for (char *tok = strtok_r(copy, " ,\t", &saveptr); tok != NULL;
+	     tok = strtok_r(NULL, " ,\t", &saveptr)) {
+		const struct sasl_mech *mech = sasl_mech_find(tok);
+		if (mech == NULL) {
+			*error_r = pool_printf(auth->pool, "auth_mechanisms: unsupported "
+					       "mechanism: %s", tok);
+			ret = -1;
+			break;
+		}
+		if (auth_find_mech(auth, mech->name) != NULL)
+			continue;
+		array_push(&auth->mechs, mech);
+		str_printfa(lines, "MECH\t%s", mech->name);
+		sasl_mech_flags_append(lines, mech->flags);
+		str_append_c(lines, '\n');
+	}
+	free(copy);
+	auth->mech_handshake = pool_strdup(auth->pool, str_c(lines));
+	str_free(&lines);
+	return ret;
+}
+
+static void auth_username_chars_init(struct auth *auth)
+{
+	const char *chars = auth->set->auth_username_chars;
+
+	auth->username_chars_all = chars == NULL || *chars == '\0';
+	for (; chars != NULL && *chars != '\0'; chars++)
+		auth->username_chars[(unsigned char)*chars] = true;
+
+	/* auth_username_translation: pairs "from to from to ..." */
+	const char *tr = auth->set->auth_username_translation;
+	for (; tr != NULL && tr[0] != '\0' && tr[1] != '\0'; tr += 2)
+		auth->username_translation[(unsigned char)tr[0]] = tr[1];
+}
+
+int auth_create(struct event_base *base, struct roost_settings *root_set,
+		struct auth **auth_r, const char **error_r)
+{
+	struct pool *pool = pool_create("auth", 4096);
+	struct auth *auth = pool_alloc(pool, sizeof(*auth));
+
+	auth->pool = pool;
+	auth->base = base;
+	auth->root_set = root_set;
+	auth->set = root_set->auth;
+	auth->pid = getpid();
+	auth->failure_delay_msecs = auth->set->auth_failure_delay * 1000;
+	auth_username_chars_init(auth);
+
+	if (auth_mechs_init(auth, error_r) < 0)
+		goto fail;
+	for (size_t i = 0; i < auth->set->passdbs.count; i++) {
+		struct auth_passdb *passdb;
+		if (auth_passdb_create(pool, (unsigned int)i + 1, auth->set->passdbs.v[i],
+				       &passdb, error_r) < 0)
+			goto fail;
+		array_push(&auth->passdbs, passdb);
+	}
+	for (size_t i = 0; i < auth->set->userdbs.count; i++) {
+		struct auth_userdb *userdb;
+		if (auth_userdb_create(pool, (unsigned int)i + 1, auth->set->userdbs.v[i],
+				       &userdb, error_r) < 0)
+			goto fail;
+		array_push(&auth->userdbs, userdb);
+	}
+	if (auth->mechs.count > 0 && auth->passdbs.count == 0) {
+		*error_r = "No passdbs specified in configuration file. "
+			"PLAIN mechanism needs one";
+		goto fail;
+	}
+	unsigned int threads = auth->set->auth_worker_max_count;
+	if (threads == 0)
+		threads = 1;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	/* CPU-bound hashing gains nothing past the core count; blocking
+	   drivers (PAM) may want more: auth_worker_max_count caps both. */
+	if (cores > 0 && threads > (unsigned int)cores * 4)
+		threads = (unsigned int)cores * 4;
+	auth->workers = worker_pool_create(base, threads);
+	*auth_r = auth;
+	return 0;
+fail:
+	/* error strings live in pool: copy before destroying */
+	*error_r = x_strdup(*error_r);
+	auth->workers = NULL;
+	auth_destroy(&auth);
+	return -1;
+}
+
+void auth_destroy(struct auth **_auth)
+{
+	struct auth *auth = *_auth;
+	if (auth == NULL)
+		return;
+	*_auth = NULL;
+	worker_pool_destroy(&auth->workers);
+	for (size_t i = 0; i < auth->passdbs.count; i++) {
+		struct passdb_module *module = auth->passdbs.v[i]->module;
+		if (module->driver->deinit != NULL)
+			module->driver->deinit(module);
+	}
+	for (size_t i = 0; i < auth->userdbs.count; i++) {
+		struct userdb_module *module = auth->userdbs.v[i]->module;
+		if (module->driver->deinit != NULL)
+			module->driver->deinit(module);
+	}
+	array_free(&auth->mechs);
+	array_free(&auth->passdbs);
+	array_free(&auth->userdbs);
+	struct pool *pool = auth->pool;
+	pool_destroy(&pool);
+}
+
+const struct sasl_mech *auth_find_mech(const struct auth *auth, const char *name)
+{
+	for (size_t i = 0; i < auth->mechs.count; i++) {
+		if (strcasecmp(auth->mechs.v[i]->name, name) == 0)
+			return auth->mechs.v[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,297 @@
+/* roost-auth: the auth daemon. Runs under roostd (listeners inherited,
+   described by ROOST_LISTENERS) or standalone (`roost-auth -c FILE`
+   creates the auth service's listeners itself). */
+#include "lib.h"
+#include "pool.h"
+#include "str.h"
+#include "array.h"
+#include "log.h"
+#include "listen.h"
+#include "path-error.h"
+#include "roost-settings.h"
+#include "auth.h"
+#include "auth-client-connection.h"
+#include "auth-master-connection.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <unistd.h>
+#include <getopt.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <event2/event.h>
+
+#ifndef SYSCONFDIR
+#  define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG_PATH SYSCONFDIR "/roost/roost.conf"
+
+enum listener_role {
+	ROLE_CLIENT,
+	ROLE_LOGIN,
+	ROLE_MASTER,
+	ROLE_USERDB,
+};
+
+struct auth_listener {
+	struct listener l;
+	enum listener_role role;
+	struct event *ev;
+	struct auth *auth;
+	bool created_here;   /* standalone: remove the socket at exit */
+};
+
+typedef ARRAY(struct auth_listener *) auth_listener_array_t;
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t len = strlen(s), slen = strlen(suffix);
+	return len >= slen && strcmp(s + len - slen, suffix) == 0;
+}
+
+/* Dovecot decides a listener's role from its name (spec §8). */
+static enum listener_role listener_role_from_name(const char *name)
+{
+	if (ends_with(name, "-master"))
+		return ROLE_MASTER;
+	if (ends_with(name, "-userdb"))
+		return ROLE_USERDB;
+	if (ends_with(name, "-login") || strcmp(name, "login") == 0)
+		return ROLE_LOGIN;
+	return ROLE_CLIENT;
+}
+
+static void listener_accept(evutil_socket_t fd, short what ATTR_UNUSED, void *context)
+{
+	struct auth_listener *listener = context;
+
+	for (int i = 0; i < 64; i++) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_error("accept(%s) failed: %s", listener->l.path,
+					  strerror(errno));
+			return;
+		}
+		switch (listener->role) {
+		case ROLE_CLIENT:
+			auth_client_connection_create(listener->auth, cfd, false);
+			break;
+		case ROLE_LOGIN:
+			auth_client_connection_create(listener->auth, cfd, true);
+			break;
+		case ROLE_MASTER:
+			auth_master_connection_create(listener->auth, cfd, false);
+			break;
+		case ROLE_USERDB:
+			auth_master_connection_create(listener->auth, cfd, true);
+			break;
+		}
+	}
+}
+
+static const char *unix_path(struct pool *pool, const struct master_settings *set,
+			     const char *path)
+{
+	if (path[0] == '/')
+		return path;
+	return pool_printf(pool, "%s/%s", set->base_dir, path);
+}
+
+static int mkdir_parents(const char *dir)
+{
+	char *copy = x_strdup(dir);
+	for (char *p = copy + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
+				int err = errno;
+				char *msg = path_error("mkdir", copy, err);
+				log_error("%s", msg);
+				free(msg);
+				free(copy);
+				return -1;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+/* Standalone mode: create the auth service's listeners from settings. */
+static int create_listeners(struct roost_settings *set, struct pool *pool,
+			    auth_listener_array_t *listeners)
+{
+	const struct service_settings *service = roost_settings_find_service(set, "auth");
+	char *error;
+
+	if (service == NULL) {
+		log_error("No service auth in the configuration: nothing to listen on");
+		return -1;
+	}
+	if (mkdir_parents(set->master->base_dir) < 0)
+		return -1;
+	for (size_t i = 0; i < service->unix_listeners.count; i++) {
+		const struct unix_listener_settings *ul = service->unix_listeners.v[i];
+		const char *path = unix_path(pool, set->master, ul->path);
+		int fd = listen_unix(path, ul->mode, ul->user, ul->group, &error);
+		if (fd < 0) {
+			log_error("%s", error);
+			free(error);
+			return -1;
+		}
+		struct auth_listener *al = pool_alloc(pool, sizeof(*al));
+		al->l.fd = fd;
+		al->l.is_unix = true;
+		const char *slash = strrchr(path, '/');
+		al->l.name = x_strdup(slash == NULL ? path : slash + 1);
+		al->l.path = x_strdup(path);
+		al->created_here = true;
+		array_push(listeners, al);
+	}
+	for (size_t i = 0; i < service->inet_listeners.count; i++) {
+		const struct inet_listener_settings *il = service->inet_listeners.v[i];
+		if (il->port == 0)
+			continue;
+		const char *addrs = il->address != NULL && *il->address != '\0' ?
+			il->address : set->master->listen;
+		char *copy = x_strdup(addrs), *saveptr = NULL;
+		for (char *addr = strtok_r(copy, " ,", &saveptr); addr != NULL;
+		     addr = strtok_r(NULL, " ,", &saveptr)) {
+			int fd = listen_inet(addr, il->port, il->reuse_port, &error);
+			if (fd < 0) {
+				log_error("%s", error);
+				free(error);
+				free(copy);
+				return -1;
+			}
+			struct auth_listener *al = pool_alloc(pool, sizeof(*al));
+			al->l.fd = fd;
+			al->l.name = x_strdup(il->name);
+			al->l.path = x_printf("%s:%u", addr, il->port);
+			array_push(listeners, al);
+		}
+		free(copy);
+	}
+	return 0;
+}
+
+static void signal_stop(evutil_socket_t sig, short what ATTR_UNUSED, void *context)
+{
+	struct event_base *base = context;
+	log_info("Received signal %d, shutting down", (int)sig);
+	event_base_loopbreak(base);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: roost-auth [-c CONFIG] [-D] [-h]\n"
+		"  -c CONFIG  configuration file (default " DEFAULT_CONFIG_PATH ")\n"
+		"  -D         debug logging\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = DEFAULT_CONFIG_PATH;
+	bool debug = false;
+	int c;
+
+	log_init("auth");
+	while ((c = getopt(argc, argv, "c:Dh")) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'D': debug = true; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 64;
+		}
+	}
+
+	struct pool *err_pool = pool_create("errors", 1024);
+	struct roost_settings *set;
+	const char *error;
+	if (roost_settings_read(config_path, &set, err_pool, &error) < 0) {
+		fprintf(stderr, "roost-auth: %s\n", error);
+		pool_destroy(&err_pool);
+		return 89;
+	}
+	if (log_set_target(set->master->log_path, set->master->syslog_facility, &error) < 0)
+		fprintf(stderr, "roost-auth: log_path: %s (logging to stderr)\n", error);
+	if (debug || set->auth->auth_debug)
+		log_set_min_level(LOG_LEVEL_DEBUG);
+
+	signal(SIGPIPE, SIG_IGN);
+	struct event_base *base = event_base_new();
+	struct auth *auth;
+	if (auth_create(base, set, &auth, &error) < 0) {
+		log_error("%s", error);
+		fprintf(stderr, "roost-auth: %s\n", error);
+		return 89;
+	}
+
+	struct pool *pool = pool_create("listeners", 1024);
+	auth_listener_array_t listeners = ARRAY_INIT;
+	const char *env = getenv("ROOST_LISTENERS");
+	if (env != NULL) {
+		listener_array_t inherited = ARRAY_INIT;
+		char *lerror;
+		if (listen_from_env(&inherited, &lerror) < 0) {
+			log_error("ROOST_LISTENERS: %s", lerror);
+			return 89;
+		}
+		for (size_t i = 0; i < inherited.count; i++) {
+			struct auth_listener *al = pool_alloc(pool, sizeof(*al));
+			al->l = inherited.v[i];
+			array_push(&listeners, al);
+		}
+		array_free(&inherited);
+	} else if (create_listeners(set, pool, &listeners) < 0) {
+		return 89;
+	}
+	if (listeners.count == 0) {
+		log_error("No listeners configured for service auth");
+		return 89;
+	}
+	for (size_t i = 0; i < listeners.count; i++) {
+		struct auth_listener *al = listeners.v[i];
+		al->role = listener_role_from_name(al->l.name);
+		al->auth = auth;
+		evutil_make_socket_nonblocking(al->l.fd);
+		evutil_make_socket_closeonexec(al->l.fd);
+		al->ev = event_new(base, al->l.fd, EV_READ | EV_PERSIST, listener_accept, al);
+		event_add(al->ev, NULL);
+	}
+	auth_client_connections_init(auth);
+
+	struct event *sigterm = evsignal_new(base, SIGTERM, signal_stop, base);
+	struct event *sigint = evsignal_new(base, SIGINT, signal_stop, base);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	log_info("roost-auth started (%zu listeners, mechanisms: %s)",
+		 listeners.count, set->auth->auth_mechanisms);
+
+	event_base_dispatch(base);
+
+	auth_client_connections_deinit();
+	auth_master_connections_destroy_all();
+	for (size_t i = 0; i < listeners.count; i++) {
+		struct auth_listener *al = listeners.v[i];
+		event_free(al->ev);
+		if (al->created_here && al->l.is_unix)
+			unlink(al->l.path);
+		listener_free_members(&al->l);
+	}
+	array_free(&listeners);
+	pool_destroy(&pool);
+	auth_destroy(&auth);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(base);
+	roost_settings_free(&set);
+	pool_destroy(&err_pool);
+	return 0;
+}
