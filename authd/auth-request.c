@@ -80,21 +80,21 @@ void auth_request_unref(struct auth_request **_request)
 
 void auth_request_update_log_prefix(struct auth_request *request)
 {
-	int len = snprintf(request->log_prefix_buf, sizeof(request->log_prefix_buf),
-		 "%s(%s,%s%s%s)",
-		 request->mech != NULL ? request->mech->name : "lookup",
-		 request->user != NULL ? request->user : "?",
-		 request->remote_ip != NULL ? request->remote_ip : "",
-		 request->session_id != NULL ? ",<" : "",
-		 request->session_id != NULL ? request->session_id : "");
-	if (request->session_id != NULL && len > 0 &&
-	    (size_t)len < sizeof(request->log_prefix_buf) - 2) {
-		/* close the <session> bracket inside the parentheses */
-		request->log_prefix_buf[len - 1] = '>';
-		request->log_prefix_buf[len] = ')';
-		request->log_prefix_buf[len + 1] = '\0';
-	}
-	request->log.prefix = request->log_prefix_buf;
+	/* mech(user,rip,<session>) with the unknown parts left out */
+	char *buf = request->log_prefix_buf;
+	size_t size = sizeof(request->log_prefix_buf);
+	int len = snprintf(buf, size, "%s(%s",
+			   request->mech != NULL ? request->mech->name : "lookup",
+			   request->user != NULL ? request->user :
+			   (request->original_username != NULL ?
+			    request->original_username : "?"));
+	if (len > 0 && (size_t)len < size && request->remote_ip != NULL)
+		len += snprintf(buf + len, size - (size_t)len, ",%s", request->remote_ip);
+	if (len > 0 && (size_t)len < size && request->session_id != NULL)
+		len += snprintf(buf + len, size - (size_t)len, ",<%s>", request->session_id);
+	if (len > 0 && (size_t)len < size)
+		snprintf(buf + len, size - (size_t)len, ")");
+	request->log.prefix = buf;
 	request->log.debug = request->debug;
 }
 
@@ -547,7 +547,13 @@ static void passdb_handle_result(struct auth_request *request, enum chain_kind k
 			  passdb->module->driver->name, passdb_result_text(result));
 
 	if (passdb->deny) {
-		if (result == PASSDB_RESULT_OK) {
+		/* Any answer but "unknown user" means the name is listed:
+		   deny files usually hold bare names without passwords. */
+		if (result == PASSDB_RESULT_INTERNAL_FAILURE) {
+			passdb_chain_finish(request, kind, result);
+			return;
+		}
+		if (result != PASSDB_RESULT_USER_UNKNOWN) {
 			auth_request_log_info(request, "User found from deny passdb");
 			passdb_chain_finish(request, kind, PASSDB_RESULT_USER_DISABLED);
 			return;
@@ -619,8 +625,13 @@ static void verify_finish(struct auth_request *request, enum chain_kind kind,
 	enum passdb_result result;
 
 	if (ret < 0) {
-		auth_request_log_error(request, "%s (stored password for user %s)",
-				       error, request->user);
+		struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
+		auth_request_log_error(request, "passdb %s%s%s%s: stored password of user %s: %s",
+				       passdb->module->driver->name,
+				       request->password_source != NULL ? " (" : "",
+				       request->password_source != NULL ? request->password_source : "",
+				       request->password_source != NULL ? ")" : "",
+				       request->user, error);
 		result = PASSDB_RESULT_INTERNAL_FAILURE;
 	} else if (ret == 0) {
 		if (request->auth->set->auth_verbose || auth_request_want_debug(request)) {
@@ -680,6 +691,11 @@ static void passdb_verify_lookup_callback(struct auth_request *request,
 			auth_request_log_info(request, "%s: unknown user",
 					      passdb->module->driver->name);
 		passdb_handle_result(request, CHAIN_VERIFY_PLAIN, result);
+		return;
+	}
+	if (passdb->deny) {
+		/* listed: no password to check */
+		passdb_handle_result(request, CHAIN_VERIFY_PLAIN, PASSDB_RESULT_OK);
 		return;
 	}
 	apply_field_templates(request, passdb->default_fields, false);
@@ -762,6 +778,7 @@ static void passdb_chain_next(struct auth_request *request, enum chain_kind kind
 	const struct passdb_driver *driver = passdb->module->driver;
 
 	request->state = AUTH_REQUEST_STATE_PASSDB;
+	request->password_source = NULL;
 	if (kind == CHAIN_VERIFY_PLAIN) {
 		if (driver->verify_plain != NULL)
 			driver->verify_plain(passdb->module, request,

@@ -103,6 +103,8 @@ struct auth_request {
 	bool no_failure_delay;        /* passdb returned nodelay */
 	bool user_changed_by_passdb;
 	const char *credentials_scheme;
+	/* where the stored password came from ("file:line"), for errors */
+	const char *password_source;
 	enum passdb_result last_passdb_result;
 	passdb_verify_callback_t *private_verify_cb;
 	void (*private_plain_callback)(struct auth_request *request, enum passdb_result result);

@@ -4,6 +4,7 @@
 #include "str.h"
 #include "worker-pool.h"
 #include "roost-settings.h"
+#include "auth-settings.h"
 #include "sasl-mech.h"
 #include "passdb.h"
 #include "userdb.h"
@@ -65,7 +66,14 @@ int auth_create(struct event_base *base, struct roost_settings *root_set,
 	auth->pool = pool;
 	auth->base = base;
 	auth->root_set = root_set;
-	auth->set = root_set->auth;
+	/* a private copy, so the implications below don't touch the shared
+	   settings: auth_debug_passwords => auth_debug => auth_verbose */
+	struct auth_settings *set = pool_memdup(pool, root_set->auth, sizeof(*set));
+	if (set->auth_debug_passwords)
+		set->auth_debug = true;
+	if (set->auth_debug)
+		set->auth_verbose = true;
+	auth->set = set;
 	auth->pid = getpid();
 	auth->failure_delay_msecs = auth->set->auth_failure_delay * 1000;
 	auth_username_chars_init(auth);

@@ -115,6 +115,7 @@ static int passwd_file_parse(struct passwd_file *pw, char *data, size_t size,
 		u->gid = pool_strdup(pw->pool, fields[3] != NULL ? fields[3] : "");
 		u->home = pool_strdup(pw->pool, fields[5] != NULL ? fields[5] : "");
 		u->extra = pool_strdup(pw->pool, fields[7] != NULL ? fields[7] : "");
+		u->source = pool_printf(pw->pool, "%s:%u", pw->path, line_no);
 		hash_table_insert_str(pw->users, u->name, u);
 		array_push(&pw->names, u->name);
 	}

@@ -16,6 +16,7 @@ struct passwd_user {
 	const char *uid, *gid;    /* "" if empty */
 	const char *home;
 	const char *extra;        /* space-separated key=value, or "" */
+	const char *source;       /* "path:line", for error messages */
 };
 
 struct db_passwd_file;

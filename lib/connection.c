@@ -102,6 +102,11 @@ static int connection_process_lines(struct connection *conn)
 
 static void connection_free(struct connection *conn)
 {
+	/* best effort: push out what's left (e.g. a reply before an error
+	   closed the connection) */
+	if (evbuffer_get_length(conn->outbuf) > 0 && conn->fd >= 0 &&
+	    !(conn->eof && conn->eof_errno != 0))
+		(void)evbuffer_write(conn->outbuf, conn->fd);
 	event_free(conn->read_ev);
 	event_free(conn->write_ev);
 	evbuffer_free(conn->inbuf);
@@ -231,9 +236,6 @@ void connection_destroy(struct connection **_conn)
 		event_del(conn->write_ev);
 		return;
 	}
-	/* best effort: push out what's left (e.g. a final error line) */
-	if (evbuffer_get_length(conn->outbuf) > 0)
-		(void)evbuffer_write(conn->outbuf, conn->fd);
 	connection_free(conn);
 }
 

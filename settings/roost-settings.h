@@ -14,12 +14,27 @@ struct roost_settings {
 	struct master_settings *master;
 	struct auth_settings *auth;
 	const char *config_path;
+	/* Parser warnings ("file:line: ..."), NULL-terminated: the caller
+	   logs them (Dovecot logs e.g. an ambiguous '#'). */
+	const char **warnings;
+	unsigned int warning_count;
 };
 
 /* Parse and validate path. On error returns -1 and error_r names
    file:line and the problem (unknown setting with the nearest known name,
    bad value, unsupported feature). The error string is allocated from
-   err_pool, which the caller owns. */
+   err_pool, which the caller owns.
+
+   Defaults are Dovecot 2.3's except base_dir (/run/roost), state_dir
+   (/var/lib/roost), instance_name (roost), log_path ("" = stderr),
+   protocols (none; anything else is "not implemented yet") and ssl (no;
+   TLS is not implemented yet). The auth service exists by default (see
+   master_settings_add_default_services()); service and listener sections
+   merge into existing ones by name. Services get their final values
+   (master_settings_resolve()). Checked: passdb/userdb drivers and
+   mechanisms roost implements, %variables in auth_username_format and
+   passdb/userdb args/default_fields/override_fields, and Dovecot's "No
+   passdbs specified" rule. */
 int roost_settings_read(const char *path, struct roost_settings **set_r,
 			struct pool *err_pool, const char **error_r);
 /* Same from a string (tests, embedded default config). */

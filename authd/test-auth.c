@@ -1,0 +1,447 @@
+/* In-process tests of roost-auth: the client and master protocol servers,
+   username normalisation and passdb/userdb chains, over socketpairs with
+   input delivered whole or one byte at a time. */
+#include "lib.h"
+#include "pool.h"
+#include "str.h"
+#include "roost-settings.h"
+#include "auth.h"
+#include "auth-client-connection.h"
+#include "auth-master-connection.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <event2/event.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+static char tmpdir[64];
+
+struct harness {
+	struct event_base *base;
+	struct roost_settings *set;
+	struct auth *auth;
+	struct pool *err_pool;
+	int peer;
+	string_t *out;
+};
+
+static void write_file(const char *name, const char *content)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+static void harness_init(struct harness *h, const char *extra_config)
+{
+	string_t *conf = str_create(1024);
+	const char *error;
+
+	memset(h, 0, sizeof(*h));
+	str_printfa(conf,
+		"base_dir = %s/run\n"
+		"auth_mechanisms = plain login\n"
+		"auth_failure_delay = 0\n"
+		"disable_plaintext_auth = no\n"
+		"%s", tmpdir, extra_config);
+	h->err_pool = pool_create("errors", 256);
+	if (roost_settings_read_string(str_c(conf), "test.conf", &h->set,
+				       h->err_pool, &error) < 0)
+		fail_msg("config: %s", error);
+	str_free(&conf);
+	h->base = event_base_new();
+	if (auth_create(h->base, h->set, &h->auth, &error) < 0)
+		fail_msg("auth_create: %s", error);
+	auth_client_connections_init(h->auth);
+	h->out = str_create(1024);
+}
+
+static void harness_connect(struct harness *h, bool master, bool userdb_only)
+{
+	int fds[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	h->peer = fds[1];
+	if (master)
+		auth_master_connection_create(h->auth, fds[0], userdb_only);
+	else
+		auth_client_connection_create(h->auth, fds[0], false);
+	str_truncate(h->out, 0);
+}
+
+static void harness_run(struct harness *h)
+{
+	char buf[4096];
+	ssize_t n;
+
+	for (int i = 0; i < 50; i++) {
+		event_base_loop(h->base, EVLOOP_NONBLOCK);
+		while ((n = read(h->peer, buf, sizeof(buf))) > 0)
+			str_append_n(h->out, buf, (size_t)n);
+		if (n == 0) {
+			str_append(h->out, "<EOF>");
+			break;
+		}
+		usleep(1000);
+	}
+}
+
+static void harness_send(struct harness *h, const char *data, bool bytewise)
+{
+	size_t len = strlen(data);
+	if (!bytewise) {
+		assert_int_equal(write(h->peer, data, len), (ssize_t)len);
+		harness_run(h);
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		assert_int_equal(write(h->peer, data + i, 1), 1);
+		event_base_loop(h->base, EVLOOP_NONBLOCK);
+	}
+	harness_run(h);
+}
+
+/* The output since the last call, and reset. */
+static char *harness_take(struct harness *h)
+{
+	char *s = x_strdup(str_c(h->out));
+	str_truncate(h->out, 0);
+	return s;
+}
+
+static void harness_deinit(struct harness *h)
+{
+	close(h->peer);
+	harness_run(h);
+	auth_master_connections_destroy_all();
+	auth_client_connections_deinit();
+	auth_destroy(&h->auth);
+	event_base_free(h->base);
+	roost_settings_free(&h->set);
+	pool_destroy(&h->err_pool);
+	str_free(&h->out);
+}
+
+static char *users_config(void)
+{
+	return x_printf("passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/users\n}\n"
+			"userdb {\n driver = passwd-file\n args = %s/users\n}\n", tmpdir, tmpdir);
+}
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+	if (strstr(haystack, needle) == NULL)
+		fail_msg("expected %s in output: %s", needle, haystack);
+}
+
+static void test_handshake(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = users_config();
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	harness_run(&h);
+	char *out = harness_take(&h);
+	char expect[128];
+	snprintf(expect, sizeof(expect), "VERSION\t1\t2\nMECH\tPLAIN\tplaintext\n"
+		 "MECH\tLOGIN\tplaintext\nSPID\t%ld\nCUID\t", (long)getpid());
+	assert_true(strncmp(out, expect, strlen(expect)) == 0);
+	const char *cookie = strstr(out, "COOKIE\t");
+	assert_non_null(cookie);
+	assert_true(strlen(cookie) == 7 + 32 + 1 + 5);
+	assert_string_equal(cookie + 7 + 32, "\nDONE\n");
+	free(out);
+	harness_deinit(&h);
+	free(conf);
+}
+
+static void test_plain(void **state ATTR_UNUSED)
+{
+	static const bool modes[] = { false, true };
+	for (size_t m = 0; m < N_ELEMENTS(modes); m++) {
+		struct harness h;
+		char *conf = users_config();
+		harness_init(&h, conf);
+		harness_connect(&h, false, false);
+		harness_send(&h, "VERSION\t1\t2\nCPID\t42\n", modes[m]);
+		free(harness_take(&h));
+		/* \0alice\0alicepw, \0alice\0wrong, \0nosuch\0x, \0ALICE\0alicepw */
+		harness_send(&h, "AUTH\t1\tPLAIN\tservice=smtp\tresp=AGFsaWNlAGFsaWNlcHc=\n"
+			     "AUTH\t2\tplain\tservice=smtp\tnologin\tlip=127.0.0.1\trip=127.0.0.1\tresp=AGFsaWNlAHdyb25n\n"
+			     "AUTH\t3\tPLAIN\tservice=smtp\tresp=AG5vc3VjaAB4\n"
+			     "AUTH\t4\tPLAIN\tservice=smtp\tresp=AEFMSUNFAGFsaWNlcHc=\n", modes[m]);
+		char *out = harness_take(&h);
+		assert_contains(out, "OK\t1\tuser=alice\tquota=1G\n");
+		assert_contains(out, "FAIL\t2\tuser=alice\n");
+		assert_contains(out, "FAIL\t3\tuser=nosuch\n");
+		/* auth_username_format = %Lu lowercases */
+		assert_contains(out, "OK\t4\tuser=alice\toriginal_user=ALICE");
+		free(out);
+		harness_deinit(&h);
+		free(conf);
+	}
+}
+
+static void test_login_and_cont(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = users_config();
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	/* minor 0: an empty resp= means "no initial response" (Exim) */
+	harness_send(&h, "VERSION\t1\t0\nCPID\t42\n", false);
+	free(harness_take(&h));
+	harness_send(&h, "AUTH\t1\tLOGIN\tservice=smtp\tresp=\n", false);
+	char *out = harness_take(&h);
+	assert_string_equal(out, "CONT\t1\tVXNlcm5hbWU6\n");
+	free(out);
+	harness_send(&h, "CONT\t1\tYm9i\n", false);
+	out = harness_take(&h);
+	assert_string_equal(out, "CONT\t1\tUGFzc3dvcmQ6\n");
+	free(out);
+	harness_send(&h, "CONT\t1\tYm9icHc=\n", false);
+	out = harness_take(&h);
+	assert_string_equal(out, "OK\t1\tuser=bob\n");
+	free(out);
+	/* PLAIN without initial response: empty challenge */
+	harness_send(&h, "AUTH\t2\tPLAIN\tservice=imap\n", false);
+	out = harness_take(&h);
+	assert_string_equal(out, "CONT\t2\t\n");
+	free(out);
+	harness_send(&h, "CONT\t2\t!!!\n", false);
+	out = harness_take(&h);
+	assert_string_equal(out, "FAIL\t2\tcode=invalid_base64\treason=Invalid base64 data in continued response\n");
+	free(out);
+	harness_send(&h, "CONT\t99\tAAAA\n", false);
+	out = harness_take(&h);
+	assert_string_equal(out, "FAIL\t99\treason=Authentication request timed out\n");
+	free(out);
+	harness_send(&h, "AUTH\t5\tPLAIN\tservice=imap\tresp=###\n", false);
+	out = harness_take(&h);
+	assert_string_equal(out, "FAIL\t5\tcode=invalid_base64\treason=Invalid base64 data in initial response\n");
+	free(out);
+	/* LOGIN does not allow NULs */
+	harness_send(&h, "AUTH\t6\tLOGIN\tservice=imap\tresp=AGE=\n", false);
+	out = harness_take(&h);
+	assert_string_equal(out, "FAIL\t6\n");
+	free(out);
+	harness_deinit(&h);
+	free(conf);
+}
+
+static const struct {
+	const char *name;
+	const char *input;
+} closing_inputs[] = {
+	{ "AUTH before VERSION", "AUTH\t1\tPLAIN\tservice=smtp\n" },
+	{ "bad major", "VERSION\t2\t0\n" },
+	{ "no CPID", "VERSION\t1\t2\nAUTH\t1\tPLAIN\tservice=smtp\n" },
+	{ "unknown command", "VERSION\t1\t2\nCPID\t1\nFOO\t1\n" },
+	{ "duplicate id", "VERSION\t1\t2\nCPID\t1\nAUTH\t1\tPLAIN\tservice=smtp\nAUTH\t1\tPLAIN\tservice=smtp\n" },
+	{ "unknown mech", "VERSION\t1\t2\nCPID\t1\nAUTH\t1\tFOO\tservice=smtp\n" },
+	{ "no service", "VERSION\t1\t2\nCPID\t1\nAUTH\t1\tPLAIN\n" },
+	{ "id zero", "VERSION\t1\t2\nCPID\t1\nAUTH\t0\tPLAIN\tservice=smtp\n" },
+	{ "param after resp", "VERSION\t1\t2\nCPID\t1\nAUTH\t1\tPLAIN\tservice=smtp\tresp=AA==\tsecured\n" },
+	{ "NUL byte", "VERSION\t1\t2\nCPID\t1\nAU\001TH\n" },
+	{ "broken CONT", "VERSION\t1\t2\nCPID\t1\nCONT\tx\n" },
+};
+
+static void test_closing_inputs(void **state ATTR_UNUSED)
+{
+	for (size_t i = 0; i < N_ELEMENTS(closing_inputs); i++) {
+		struct harness h;
+		char *conf = users_config();
+		harness_init(&h, conf);
+		harness_connect(&h, false, false);
+		harness_run(&h);
+		free(harness_take(&h));
+		const char *input = closing_inputs[i].input;
+		if (strcmp(closing_inputs[i].name, "NUL byte") == 0) {
+			/* replace the \001 marker by a real NUL */
+			char buf[64];
+			size_t len = strlen(input);
+			memcpy(buf, input, len);
+			char *p = memchr(buf, '\001', len);
+			*p = '\0';
+			assert_int_equal(write(h.peer, buf, len), (ssize_t)len);
+			harness_run(&h);
+		} else {
+			harness_send(&h, input, false);
+		}
+		char *out = harness_take(&h);
+		if (strstr(out, "<EOF>") == NULL)
+			fail_msg("%s: connection not closed, got: %s", closing_inputs[i].name, out);
+		free(out);
+		harness_deinit(&h);
+		free(conf);
+	}
+}
+
+static void test_overlong_line(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = users_config();
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	harness_send(&h, "VERSION\t1\t2\nCPID\t1\n", false);
+	free(harness_take(&h));
+	char *big = x_malloc(20000);
+	memset(big, 'A', 19999);
+	memcpy(big, "AUTH\t1\tPLAIN\tservice=smtp\tresp=", 31);
+	(void)write(h.peer, big, 19999);
+	harness_run(&h);
+	char *out = harness_take(&h);
+	assert_contains(out, "<EOF>");
+	free(out);
+	free(big);
+	harness_deinit(&h);
+	free(conf);
+}
+
+static void test_chain_and_format(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = x_printf(
+		"auth_default_realm = example.com\n"
+		"auth_username_format = %%Ln\n"
+		"passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/deny\n deny = yes\n}\n"
+		"passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/empty\n}\n"
+		"passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/users\n"
+		" override_fields = via=%%s\n}\n"
+		"userdb {\n driver = static\n args = uid=500 gid=500 home=/home/%%u\n}\n",
+		tmpdir, tmpdir, tmpdir);
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	harness_send(&h, "VERSION\t1\t2\nCPID\t1\n", false);
+	free(harness_take(&h));
+	/* Alice@Example.COM -> alice (%Ln); carol is in the deny file */
+	harness_send(&h, "AUTH\t1\tPLAIN\tservice=smtp\tresp=AEFsaWNlQEV4YW1wbGUuQ09NAGFsaWNlcHc=\n"
+		     "AUTH\t2\tPLAIN\tservice=smtp\tresp=AGNhcm9sAGNhcm9scHc=\n", false);
+	char *out = harness_take(&h);
+	assert_contains(out, "OK\t1\tuser=alice\toriginal_user=Alice@Example.COM\tquota=1G\tvia=smtp\n");
+	assert_contains(out, "FAIL\t2\tuser=carol\tcode=user_disabled\n");
+	free(out);
+	close(h.peer);
+	/* the static userdb checks existence through the passdbs */
+	harness_connect(&h, true, true);
+	harness_send(&h, "VERSION\t1\t0\nUSER\t7\tbob\tservice=lmtp\nUSER\t8\tnobody\tservice=lmtp\n"
+		     "PASS\t9\talice\tservice=doveadm\n", false);
+	out = harness_take(&h);
+	char *expect = x_printf("VERSION\t1\t1\nSPID\t%ld\n"
+				"USER\t7\tbob\tuid=500\tgid=500\thome=/home/bob\n"
+				"NOTFOUND\t8\n", (long)getpid());
+	assert_contains(out, expect);
+	assert_contains(out, "PASS\t9\tuser=alice\tquota=1G\tvia=doveadm\n");
+	free(expect);
+	free(out);
+	harness_deinit(&h);
+	free(conf);
+}
+
+static void test_master_userdb(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = users_config();
+	harness_init(&h, conf);
+	harness_connect(&h, true, true);
+	harness_send(&h, "VERSION\t1\t1\nUSER\t1\talice\tservice=lmtp\tlip=127.0.0.1\n"
+		     "USER\t2\tnosuch\tservice=lmtp\nLIST\t3\tuser=*\n", true);
+	char *out = harness_take(&h);
+	assert_contains(out, "USER\t1\talice\tuid=1001\tgid=1001\thome=/home/alice\tquota_rule=*:storage=1G\n");
+	assert_contains(out, "NOTFOUND\t2\n");
+	assert_contains(out, "LIST\t3\talice\nLIST\t3\tbob\nLIST\t3\tcarol\nDONE\t3\t\n");
+	free(out);
+	/* REQUEST is refused on the userdb socket: unknown command, close */
+	harness_send(&h, "REQUEST\t4\t1\t1\t00\n", false);
+	out = harness_take(&h);
+	assert_contains(out, "<EOF>");
+	free(out);
+	/* USER without service= closes too */
+	harness_connect(&h, true, false);
+	harness_send(&h, "VERSION\t1\t1\nCACHE-FLUSH\t5\nUSER\t6\talice\n", false);
+	out = harness_take(&h);
+	assert_contains(out, "OK\t5\t0\n");
+	assert_contains(out, "<EOF>");
+	free(out);
+	harness_deinit(&h);
+	free(conf);
+}
+
+static void test_many_pipelined(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = users_config();
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	harness_send(&h, "VERSION\t1\t2\nCPID\t1\n", false);
+	free(harness_take(&h));
+	/* 5000 requests: more than the per-connection bound of requests in
+	   flight; the writer side blocks, so feed and drain alternately */
+	string_t *input = str_create(5000 * 60);
+	for (unsigned int i = 1; i <= 5000; i++)
+		str_printfa(input, "AUTH\t%u\tPLAIN\tservice=smtp\tresp=AGFsaWNlAGFsaWNlcHc=\n", i);
+	size_t sent = 0;
+	unsigned int oks = 0;
+	for (int round = 0; round < 10000 && oks < 5000; round++) {
+		if (sent < str_len(input)) {
+			ssize_t n = write(h.peer, str_c(input) + sent, str_len(input) - sent);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		harness_run(&h);
+		char *out = harness_take(&h);
+		for (char *p = out; (p = strstr(p, "OK\t")) != NULL; p++)
+			oks++;
+		free(out);
+	}
+	assert_int_equal(oks, 5000);
+	str_free(&input);
+	harness_deinit(&h);
+	free(conf);
+}
+
+static int setup(void **state ATTR_UNUSED)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/roost-test-auth.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	write_file("users",
+		   "# comment\n"
+		   "alice:{PLAIN}alicepw:1001:1001::/home/alice::quota=1G userdb_quota_rule=*:storage=1G\n"
+		   "bob:bobpw:1002:1002::/home/bob::\n"
+		   "carol:carolpw\n");
+	write_file("deny", "carol:\n");
+	write_file("empty", "");
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static int teardown(void **state ATTR_UNUSED)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake),
+		cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_login_and_cont),
+		cmocka_unit_test(test_closing_inputs),
+		cmocka_unit_test(test_overlong_line),
+		cmocka_unit_test(test_chain_and_format),
+		cmocka_unit_test(test_master_userdb),
+		cmocka_unit_test(test_many_pipelined),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
