@@ -50,7 +50,7 @@ void log_vmsg(enum log_level level, const struct log_ctx *ctx,
 #define log_info(...)    log_msg(LOG_LEVEL_INFO, NULL, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_LEVEL_WARNING, NULL, __VA_ARGS__)
 #define log_error(...)   log_msg(LOG_LEVEL_ERROR, NULL, __VA_ARGS__)
-/* Log and exit(EX_CONFIG=78 or 89 for FATAL) */
+/* Log at FATAL level and exit(89) (Dovecot's FATAL_DEFAULT). */
 void log_fatal(const char *fmt, ...) ATTR_FORMAT(1, 2) ATTR_NORETURN;
 
 #define ctx_debug(ctx, ...) \

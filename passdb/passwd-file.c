@@ -45,6 +45,7 @@ static void passwd_file_lookup_credentials(struct passdb_module *_module,
 		callback(request, PASSDB_RESULT_USER_UNKNOWN, NULL);
 		return;
 	}
+	request->password_source = pool_strdup(request->pool, user->source);
 	auth_db_fields_import(request, user->extra, AUTH_DB_FIELDS_PASSDB);
 	/* uid/gid/home columns prefetch the userdb fields */
 	if (user->uid[0] != '\0')
