@@ -221,8 +221,13 @@ int main(int argc, char **argv)
 	}
 	if (log_set_target(set->master->log_path, set->master->syslog_facility, &error) < 0)
 		fprintf(stderr, "roost-auth: log_path: %s (logging to stderr)\n", error);
-	if (debug || set->auth->auth_debug)
+	if (debug || set->auth->auth_debug || set->auth->auth_debug_passwords)
 		log_set_min_level(LOG_LEVEL_DEBUG);
+	/* under roostd the master already logged the config warnings */
+	if (getenv("ROOST_MASTER_PID") == NULL) {
+		for (unsigned int i = 0; i < set->warning_count; i++)
+			log_warning("%s", set->warnings[i]);
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();

@@ -20,7 +20,11 @@ struct listener {
 	char *path;     /* unix: full path, inet: "address:port" (for logs) */
 };
 
-/* Create a unix socket at path (removing a stale socket first; refusing
+/* The fds listen_unix() and listen_inet() return are non-blocking and
+   close-on-exec; roostd clears close-on-exec in the child it hands a
+   listener to.
+
+   Create a unix socket at path (removing a stale socket first; refusing
    if a live server answers there), chmod mode, chown user/group (names or
    numbers; "" = leave). Returns fd or -1 with a malloc()ed error naming the
    call, path, errno and identity (see path-error.h). */
@@ -31,11 +35,19 @@ int listen_unix(const char *path, unsigned int mode, const char *user,
 int listen_inet(const char *address, unsigned int port, bool reuse_port,
 		char **error_r);
 
+/* A named array type: ARRAY() spelled out inside a prototype would be an
+   anonymous struct no caller could pass. Declare yours as
+     listener_array_t listeners = ARRAY_INIT; */
+typedef ARRAY(struct listener) listener_array_t;
+
 /* Parse ROOST_LISTENERS from the environment into listeners (appended).
-   Returns number found, or -1 with error_r if the variable is malformed. */
-int listen_from_env(ARRAY(struct listener) *listeners, char **error_r);
+   The fds get FD_CLOEXEC, so they don't leak into the service's own
+   children. Returns number found (0 if the variable is unset), or -1 with
+   error_r if the variable is malformed or names a closed fd. */
+int listen_from_env(listener_array_t *listeners, char **error_r);
 /* Build the ROOST_LISTENERS value for the given listeners (malloc()ed). */
 char *listen_to_env(const struct listener *listeners, size_t count);
+/* Free name and path. Does not close the fd (the owner closes it). */
 void listener_free_members(struct listener *l);
 
 #endif

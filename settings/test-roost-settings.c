@@ -514,7 +514,7 @@ static void test_print(void **state ATTR_UNUSED)
 		"  unix_listener auth-client {\n"
 		"    group = \n"
 		"    mode = 0600\n"
-		"    user = dovecot\n"
+		"    user = \n"
 		"  }\n"));
 	set2 = read_ok(str_c(out));
 	str_truncate(out2, 0);

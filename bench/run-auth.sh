@@ -1,0 +1,464 @@
+#!/bin/bash
+# bench/run-auth.sh: roost-auth and Dovecot's auth server side by side under
+# the same load (bench/auth-load), measuring each server's own CPU time.
+#
+# Cases: PLAIN cache off, PLAIN cache on, SSHA256, SHA512-CRYPT, BLF-CRYPT,
+# each a passwd-file passdb of K users. For every case and server:
+#   start the server, warm up, read the server processes' user+sys ticks
+#   (/proc/PID/stat), run auth-load for the duration, read them again, stop.
+# Prints auths/s and server CPU-seconds per 1,000 auths, the ratio
+# roost/dovecot, and for the slow schemes the fraction of the machine's
+# hash limit (cores x single-core crypt rate from bench/hash-rate).
+#
+# Traffic goes only to unix sockets in a private temp dir. Everything
+# started is stopped by PID. See bench/README.md for how to read the output.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: bench/run-auth.sh [options]
+  --only dovecot|roost   run one server only (default: both; roost is skipped
+                         with "roost: not built" when its binary is missing)
+  --duration SECONDS     measured load per run (default 10)
+  --warmup SECONDS       unmeasured load before each run (default 1)
+  --users K              passwd-file users per case (default 1000)
+  --distinct-hashes M    distinct hashes generated per scheme; users share
+                         them round-robin (default 100; doveadm pw ~20 ms each)
+  --conns N              auth-load connections (default 8)
+  --pipeline P           requests in flight per connection (default 16)
+  --load-threads T       auth-load threads (default 1)
+  --rounds R             measure every case R times (servers alternating) and
+                         report the medians (default 1; 3 on a noisy machine)
+  --cases "LIST"         subset of: plain-nocache plain-cache ssha256
+                         sha512-crypt blf-crypt (default: all)
+  --keep                 keep the temp dir (configs, logs, raw results)
+Environment: ROOST_BUILD_DIR = directory holding roost-auth and bench/auth-load,
+bench/hash-rate (default: the repository root). Missing bench tools are compiled
+into the temp dir with cc.
+EOF
+}
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(dirname "$HERE")
+BUILD=${ROOST_BUILD_DIR:-$REPO}
+ONLY=""
+DURATION=10
+WARMUP=1
+USERS=1000
+DISTINCT=100
+CONNS=8
+PIPELINE=16
+LOAD_THREADS=1
+ROUNDS=1
+CASES="plain-nocache plain-cache ssha256 sha512-crypt blf-crypt"
+KEEP=""
+PASSWORD="bench-pass"
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--only) ONLY=$2; shift 2 ;;
+	--duration) DURATION=$2; shift 2 ;;
+	--warmup) WARMUP=$2; shift 2 ;;
+	--users) USERS=$2; shift 2 ;;
+	--distinct-hashes) DISTINCT=$2; shift 2 ;;
+	--conns) CONNS=$2; shift 2 ;;
+	--pipeline) PIPELINE=$2; shift 2 ;;
+	--load-threads) LOAD_THREADS=$2; shift 2 ;;
+	--rounds) ROUNDS=$2; shift 2 ;;
+	--cases) CASES=$2; shift 2 ;;
+	--keep) KEEP=1; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "run-auth: unknown option: $1" >&2; usage >&2; exit 2 ;;
+	esac
+done
+case $ONLY in ""|dovecot|roost) ;; *) echo "run-auth: --only takes dovecot or roost" >&2; exit 2 ;; esac
+for n in "$DURATION" "$WARMUP" "$USERS" "$DISTINCT" "$CONNS" "$PIPELINE" "$LOAD_THREADS" "$ROUNDS"; do
+	[[ $n =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "run-auth: not a number: $n" >&2; exit 2; }
+done
+for c in $CASES; do
+	case $c in plain-nocache|plain-cache|ssha256|sha512-crypt|blf-crypt) ;;
+	*) echo "run-auth: unknown case: $c" >&2; exit 2 ;; esac
+done
+
+# ---- prerequisites -----------------------------------------------------------
+if ! command -v dovecot >/dev/null || ! command -v doveadm >/dev/null; then
+	echo "run-auth: Dovecot is not installed: apt-get install dovecot-core" >&2
+	exit 1
+fi
+for t in ps awk getconf nproc; do
+	command -v $t >/dev/null || { echo "run-auth: $t is missing (apt-get install procps gawk coreutils)" >&2; exit 1; }
+done
+
+DIR=$(mktemp -d /tmp/rb.XXXXXX)      # short: unix socket paths stay < 108 bytes
+chmod 755 "$DIR"                      # Dovecot's auth runs as user dovecot
+STARTED=()                            # PIDs we started, stopped on exit
+
+# stop_pid PID: SIGTERM, up to 10 s, then SIGKILL; a zombie counts as stopped.
+stop_pid() {
+	local p=$1 i st
+	kill -TERM "$p" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		st=$(ps -o stat= -p "$p" 2>/dev/null) || break
+		case $st in Z*) break ;; esac
+		sleep 0.1
+	done
+	if ps -o stat= -p "$p" 2>/dev/null | grep -qv '^Z'; then kill -KILL "$p" 2>/dev/null || true; fi
+	wait "$p" 2>/dev/null || true
+}
+
+# descendants PID: all live descendants, one per line
+descendants() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ parent[$1] = $2 }
+		END { for (p in parent) { q = p; n = 0
+			while ((q in parent) && q != root && q > 1 && n++ < 64) q = parent[q]
+			if (q == root && p != root) print p } }'
+}
+
+cleanup() {
+	local p d
+	for p in "${STARTED[@]+"${STARTED[@]}"}"; do
+		d=$(descendants "$p")
+		stop_pid "$p"
+		for d in $d; do kill -KILL "$d" 2>/dev/null || true; done
+	done
+	STARTED=()
+	if [ -n "$KEEP" ]; then echo "run-auth: kept $DIR"; else rm -rf "$DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- tools -------------------------------------------------------------------
+find_or_build() {   # NAME EXTRA_LIBS -> path
+	local name=$1 libs=$2
+	if [ -x "$BUILD/bench/$name" ]; then echo "$BUILD/bench/$name"; return; fi
+	local cc=${CC:-cc}
+	command -v "$cc" >/dev/null || { echo "run-auth: $BUILD/bench/$name is not built and there is no C compiler (make bench/$name)" >&2; return 1; }
+	"$cc" -O2 -o "$DIR/$name" "$REPO/bench/$name.c" $libs || { echo "run-auth: cannot compile bench/$name.c" >&2; return 1; }
+	echo "$DIR/$name"
+}
+AUTH_LOAD=$(find_or_build auth-load -pthread)
+HASH_RATE=$(find_or_build hash-rate -lcrypt)
+
+ROOST_AUTH="$BUILD/roost-auth"
+SERVERS=""
+[ "$ONLY" = roost ] || SERVERS="dovecot"
+if [ "$ONLY" != dovecot ]; then
+	if [ -x "$ROOST_AUTH" ]; then
+		SERVERS="$SERVERS roost"
+	else
+		echo "roost: not built ($ROOST_AUTH missing; set ROOST_BUILD_DIR or use --only dovecot)"
+		[ "$ONLY" = roost ] && exit 1
+	fi
+fi
+
+CORES=$(nproc)
+TCK=$(getconf CLK_TCK)
+DOVECOT_VERSION=$(dovecot --version | awk '{print $1}')
+printf 'base_dir = %s/doveadm-run\n' "$DIR" >"$DIR/doveadm.conf"
+
+# ---- users -------------------------------------------------------------------
+scheme_of() {
+	case $1 in
+	plain-nocache|plain-cache) echo PLAIN ;;
+	ssha256) echo SSHA256 ;;
+	sha512-crypt) echo SHA512-CRYPT ;;
+	blf-crypt) echo BLF-CRYPT ;;
+	esac
+}
+
+# make_users SCHEME FILE: K users sharing DISTINCT hashes of one password
+make_users() {
+	local scheme=$1 file=$2 i n hashes=()
+	if [ "$scheme" = PLAIN ]; then
+		hashes=("{PLAIN}$PASSWORD")
+	else
+		n=$DISTINCT; [ "$n" -le "$USERS" ] || n=$USERS; [ "$n" -ge 1 ] || n=1
+		for ((i = 0; i < n; i++)); do
+			hashes+=("$(doveadm -c "$DIR/doveadm.conf" pw -s "$scheme" -p "$PASSWORD")")
+		done
+	fi
+	for ((i = 0; i < USERS; i++)); do
+		printf 'user%d:%s:1000:1000::/home/user%d::\n' "$i" "${hashes[i % ${#hashes[@]}]}" "$i"
+	done >"$file"
+	chmod 644 "$file"
+}
+
+# ---- configs -----------------------------------------------------------------
+common_config() {   # DIR CACHE_SIZE (0 = no cache: the default, not written)
+	cat <<EOF
+auth_mechanisms = plain
+auth_failure_delay = 0
+$([ "$2" = 0 ] || echo "auth_cache_size = $2")
+disable_plaintext_auth = no
+passdb {
+  driver = passwd-file
+  args = $1/users
+}
+userdb {
+  driver = static
+  args = uid=1000 gid=1000 home=/home/%u
+}
+service auth {
+  unix_listener auth-client {
+    mode = 0666
+  }
+}
+EOF
+}
+
+write_config() {   # SERVER RUNDIR CACHE_SIZE
+	local server=$1 d=$2 cache=$3
+	if [ "$server" = dovecot ]; then
+		cat >"$d/dovecot.conf" <<EOF
+# Dovecot with only its auth service (shared/services.md section 8)
+instance_name = rb-$(basename "$d")-$$
+base_dir = $d/run
+state_dir = $d/state
+log_path = $d/server.log
+protocols = none
+listen = 127.0.0.1
+ssl = no
+# no per-IP failure penalty (anvil), no failure delay
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+$(common_config "$d" "$cache")
+EOF
+	else
+		cat >"$d/roost.conf" <<EOF
+base_dir = $d/run
+log_path = $d/server.log
+$(common_config "$d" "$cache")
+EOF
+	fi
+	chmod 644 "$d"/*.conf
+}
+
+# ---- server processes and their CPU ------------------------------------------
+SERVER_PID=""
+start_server() {   # SERVER RUNDIR -> SERVER_PID; returns 1 if it did not come up
+	local server=$1 d=$2 i
+	if [ "$server" = dovecot ]; then
+		dovecot -F -c "$d/dovecot.conf" >"$d/stdout.log" 2>&1 &
+	else
+		"$ROOST_AUTH" -c "$d/roost.conf" >"$d/stdout.log" 2>&1 &
+	fi
+	SERVER_PID=$!
+	STARTED+=("$SERVER_PID")
+	for i in $(seq 1 200); do
+		[ -S "$d/run/auth-client" ] && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "$server: did not start (no $d/run/auth-client):" >&2
+	tail -n 5 "$d/stdout.log" "$d/server.log" 2>/dev/null | sed 's/^/    /' >&2
+	return 1
+}
+
+stop_server() {
+	local p=$SERVER_PID d kids keep=()
+	kids=$(descendants "$p")
+	stop_pid "$p"
+	# children that outlived their master: by PID
+	for d in $kids; do kill -KILL "$d" 2>/dev/null || true; done
+	for d in "${STARTED[@]}"; do [ "$d" = "$p" ] || keep+=("$d"); done
+	STARTED=("${keep[@]+"${keep[@]}"}")
+	SERVER_PID=""
+}
+
+# The processes doing auth work. Dovecot: its "auth" children (the auth
+# process and the auth-worker processes: same executable), found by walking
+# the master's process tree. roost: roost-auth itself (threads included in
+# /proc/PID/stat) and any children.
+server_work_pids() {   # SERVER
+	local p
+	if [ "$1" = dovecot ]; then
+		for p in $(descendants "$SERVER_PID"); do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = auth ] && echo "$p"
+		done
+	else
+		echo "$SERVER_PID"
+		descendants "$SERVER_PID"
+	fi
+}
+
+# cpu_snapshot SERVER: "pid ticks" lines (utime+stime)
+cpu_snapshot() {
+	local p
+	for p in $(server_work_pids "$1"); do
+		# fields after "pid (comm) ": state=1 ... utime=12 stime=13
+		sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk -v p="$p" '{ print p, $12 + $13 }'
+	done
+}
+
+# cpu_delta BEFORE AFTER: ticks used in between (processes born in between
+# count from 0)
+cpu_delta() {
+	awk 'NR == FNR { before[$1] = $2; next } { d += $2 - before[$1] } END { print d + 0 }' "$1" "$2"
+}
+
+# ---- one measurement ---------------------------------------------------------
+# per case,server: space-separated values of all rounds; STATUS keeps the
+# first problem seen
+declare -A RATES=() CPUS=() STATUS=()
+note_status() {   # KEY STATUS
+	[ -n "${STATUS[$1]:-}" ] && [ "${STATUS[$1]}" != ok ] && return
+	STATUS[$1]=$2
+}
+run_case() {   # CASE SERVER ROUND
+	local c=$1 server=$2 d="$DIR/$1-$2-r$3" cache=0 ticks out
+	mkdir -p "$d"
+	chmod 755 "$d"
+	cp "$DIR/users-$(scheme_of "$c")" "$d/users"
+	[ "$c" = plain-cache ] && cache=10M
+	write_config "$server" "$d" "$cache"
+	if ! start_server "$server" "$d"; then
+		note_status "$c,$server" "did not start"
+		stop_server
+		return
+	fi
+	local load=("$AUTH_LOAD" -s "$d/run/auth-client" -c "$CONNS" -p "$PIPELINE"
+		    -t "$LOAD_THREADS" -k "$USERS" -U user -P "$PASSWORD" -q)
+	if ! "${load[@]}" -d "$WARMUP" >"$d/warmup.out" 2>&1; then
+		echo "$c/$server: warm-up failed:" >&2
+		sed 's/^/    /' "$d/warmup.out" >&2
+		note_status "$c,$server" "warm-up failed"
+		stop_server
+		return
+	fi
+	cpu_snapshot "$server" >"$d/cpu.before"
+	local rc=0
+	"${load[@]}" -d "$DURATION" >"$d/load.out" 2>&1 || rc=$?
+	cpu_snapshot "$server" >"$d/cpu.after"
+	stop_server
+	ticks=$(cpu_delta "$d/cpu.before" "$d/cpu.after")
+	out=$(grep '^RESULT ' "$d/load.out" || true)
+	if [ -z "$out" ]; then
+		note_status "$c,$server" "auth-load failed"
+		sed 's/^/    /' "$d/load.out" >&2
+		return
+	fi
+	local auths rate
+	auths=$(sed -n 's/.* auths=\([0-9]*\).*/\1/p' <<<"$out")
+	rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$out")
+	local cpu1k
+	cpu1k=$(awk -v t="$ticks" -v hz="$TCK" -v n="$auths" \
+		'BEGIN { if (n > 0) printf "%.4f", t / hz / n * 1000; else print "-" }')
+	RATES[$c,$server]+=" $rate"
+	[ "$cpu1k" = - ] || CPUS[$c,$server]+=" $cpu1k"
+	if [ $rc -eq 0 ]; then
+		note_status "$c,$server" ok
+	else
+		note_status "$c,$server" errors
+		echo "$c/$server: auth-load reported errors:" >&2
+		sed 's/^/    /' "$d/load.out" >&2
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$server" "$3" "$auths" "$rate" "$ticks" \
+		"$cpu1k" "$out" >>"$DIR/results.tsv"
+}
+
+# ---- main --------------------------------------------------------------------
+echo "run-auth: roost-auth vs Dovecot $DOVECOT_VERSION auth; $CORES cores; $USERS users;" \
+     "auth-load $CONNS conns x $PIPELINE in flight, $LOAD_THREADS thread(s);" \
+     "${DURATION}s per run (+${WARMUP}s warm-up); servers: ${SERVERS# }"
+declare -A HASHRATE=()
+for c in $CASES; do
+	s=$(scheme_of "$c")
+	if [ ! -e "$DIR/users-$s" ]; then
+		echo "run-auth: generating $USERS $s users ..."
+		make_users "$s" "$DIR/users-$s"
+	fi
+	case $s in
+	SHA512-CRYPT|BLF-CRYPT)
+		if [ -z "${HASHRATE[$s]:-}" ]; then
+			h=$(head -n 1 "$DIR/users-$s" | cut -d: -f2)
+			HASHRATE[$s]=$("$HASH_RATE" -n 200 -d 5 "$PASSWORD" "$h" | sed -n 's/.* rate=\([0-9.]*\).*/\1/p')
+		fi ;;
+	esac
+done
+
+for ((round = 1; round <= ROUNDS; round++)); do
+	for c in $CASES; do
+		for server in $SERVERS; do
+			echo "run-auth: round $round/$ROUNDS: $c on $server ..."
+			run_case "$c" "$server" "$round"
+		done
+	done
+done
+
+median() {   # VALUES... -> median, or nothing
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit
+		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+declare -A RATE=() CPU1K=()
+for key in "${!RATES[@]}"; do
+	# shellcheck disable=SC2086  # word splitting wanted
+	RATE[$key]=$(median ${RATES[$key]})
+done
+for key in "${!CPUS[@]}"; do
+	# shellcheck disable=SC2086
+	CPU1K[$key]=$(median ${CPUS[$key]})
+done
+
+case_label() {
+	case $1 in
+	plain-nocache) echo "PLAIN cache off" ;;
+	plain-cache) echo "PLAIN cache on" ;;
+	ssha256) echo "SSHA256" ;;
+	sha512-crypt) echo "SHA512-CRYPT" ;;
+	blf-crypt) echo "BLF-CRYPT" ;;
+	esac
+}
+
+cell() {   # CASE SERVER -> "auths/s cpu/1k" columns
+	local c=$1 s=$2
+	if [[ " $SERVERS " != *" $s "* ]]; then
+		printf '%11s %10s' "not run" ""
+	elif [ -z "${RATE[$c,$s]:-}" ]; then
+		printf '%22s' "${STATUS[$c,$s]:-failed}"
+	else
+		local mark=""
+		[ "${STATUS[$c,$s]}" = ok ] || mark="!"
+		printf '%10.1f%1s %10s' "${RATE[$c,$s]}" "$mark" "${CPU1K[$c,$s]:--}"
+	fi
+}
+
+ratio() {   # A B -> A/B or -
+	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a != "" && b != "" && a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+echo
+[ "$ROUNDS" -le 1 ] || echo "medians of $ROUNDS rounds"
+printf '%-16s | %-22s | %-22s | %s\n' "" "dovecot" "roost" "roost/dovecot"
+printf '%-16s | %11s %10s | %11s %10s | %8s %9s\n' "case" "auths/s" "CPU-s/1k" "auths/s" "CPU-s/1k" "auths/s" "CPU/auth"
+for c in $CASES; do
+	printf '%-16s | %s | %s | %8s %9s\n' "$(case_label "$c")" "$(cell "$c" dovecot)" "$(cell "$c" roost)" \
+		"$(ratio "${RATE[$c,roost]:-}" "${RATE[$c,dovecot]:-}")" \
+		"$(ratio "${CPU1K[$c,roost]:-}" "${CPU1K[$c,dovecot]:-}")"
+done
+
+if [ ${#HASHRATE[@]} -gt 0 ]; then
+	echo
+	echo "hash limit = $CORES cores x single-core crypt_r rate (bench/hash-rate); fraction reached:"
+	for c in $CASES; do
+		s=$(scheme_of "$c")
+		[ -n "${HASHRATE[$s]:-}" ] || continue
+		line=$(awk -v r="${HASHRATE[$s]}" -v n="$CORES" \
+			'BEGIN { printf "%-13s single core %.0f/s (%.2f CPU-s/1k), limit %.0f/s:", "'"$s"'", r, 1000 / r, r * n }')
+		for server in dovecot roost; do
+			if [ -n "${RATE[$c,$server]:-}" ]; then
+				line+=$(awk -v a="${RATE[$c,$server]}" -v r="${HASHRATE[$s]}" -v n="$CORES" \
+					'BEGIN { printf "  %s %.2f", "'"$server"'", a / (r * n) }')
+			fi
+		done
+		echo "$line"
+	done
+fi
+echo
+echo "CPU-s/1k = server CPU seconds (user+sys of the auth processes) per 1,000 auths; lower is better."
+echo "'!' = auth-load saw errors or unexpected results in that run (details above). Machines are noisy:"
+echo "compare ratios from the same run, not absolute numbers across runs."
+[ -z "$KEEP" ] || echo "raw results: $DIR/results.tsv"
