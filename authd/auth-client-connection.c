@@ -136,7 +136,9 @@ static void reply_continue(struct auth_request *request,
 		return;
 	string_t *str = str_create(64 + size * 2);
 
-	str_printfa(str, "CONT\t%u\t", request->id);
+	str_append(str, "CONT\t");
+	str_append_uint(str, request->id);
+	str_append_c(str, '\t');
 	base64_encode(str, data, size);
 	str_append_c(str, '\n');
 	client_send(client, str_c(str), str_len(str));
@@ -177,7 +179,9 @@ static void reply_success(struct auth_request *request,
 		return;
 	string_t *str = str_create(128);
 
-	str_printfa(str, "OK\t%u\tuser=", request->id);
+	str_append(str, "OK\t");
+	str_append_uint(str, request->id);
+	str_append(str, "\tuser=");
 	str_append_tabescaped(str, request->user);
 	if (request->original_username != NULL &&
 	    strcmp(request->original_username, request->user) != 0)
@@ -242,7 +246,8 @@ static void reply_fail_common(struct auth_request *request, const char *code,
 		return;
 	string_t *str = str_create(128);
 
-	str_printfa(str, "FAIL\t%u", request->id);
+	str_append(str, "FAIL\t");
+	str_append_uint(str, request->id);
 	if (request->user != NULL || request->original_username != NULL) {
 		str_append(str, "\tuser=");
 		str_append_tabescaped(str, request->user != NULL ? request->user :

@@ -194,5 +194,7 @@ bool auth_request_want_debug(const struct auth_request *request);
 	log_msg(LOG_LEVEL_WARNING, &(request)->log, __VA_ARGS__)
 
 uint64_t auth_now_msecs(void);
+/* Free the pools kept for reuse (at shutdown). */
+void auth_request_pool_cache_free(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include "passdb.h"
 #include "userdb.h"
 #include "auth.h"
+#include "auth-request.h"
 
 #include <stdlib.h>
 #include <strings.h>
@@ -135,6 +136,7 @@ void auth_destroy(struct auth **_auth)
 		if (module->driver->deinit != NULL)
 			module->driver->deinit(module);
 	}
+	auth_request_pool_cache_free();
 	array_free(&auth->mechs);
 	array_free(&auth->passdbs);
 	array_free(&auth->userdbs);

@@ -230,6 +230,7 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	str_cache_enable();
 	struct event_base *base = event_base_new();
 	struct auth *auth;
 	if (auth_create(base, set, &auth, &error) < 0) {
@@ -298,5 +299,6 @@ int main(int argc, char **argv)
 	event_base_free(base);
 	roost_settings_free(&set);
 	pool_destroy(&err_pool);
+	str_cache_disable();
 	return 0;
 }

@@ -139,6 +139,13 @@ void log_vmsg(enum log_level level, const struct log_ctx *ctx,
 		return;
 	}
 
+	if (ctx != NULL && ctx->prefix_dirty && ctx->refresh_prefix != NULL) {
+		/* the context belongs to the caller, who passed it to be
+		   logged: refreshing its cached prefix is part of that */
+		struct log_ctx *mctx = (struct log_ctx *)ctx;
+		mctx->refresh_prefix(mctx);
+		mctx->prefix_dirty = false;
+	}
 	if (!log_state.use_syslog) {
 		time_t now = time(NULL);
 		struct tm tm;

@@ -24,6 +24,11 @@ enum log_level {
 struct log_ctx {
 	const char *prefix;     /* e.g. "req 7 user=bob rip=1.2.3.4", or NULL */
 	bool debug;             /* force debug lines for this context */
+	/* Optional lazy prefix: when prefix_dirty is set, refresh_prefix()
+	   is called before a line is logged to rebuild prefix (so hot paths
+	   that change the identity pay nothing unless something is logged). */
+	bool prefix_dirty;
+	void (*refresh_prefix)(struct log_ctx *ctx);
 };
 
 void log_init(const char *service);

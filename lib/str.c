@@ -25,23 +25,66 @@ void str_deinit(string_t *str)
 	str->len = str->alloc = 0;
 }
 
-string_t *str_create(size_t initial)
+/* A small cache of freed strs (with their buffers) for the thread that
+   enabled it, so hot paths that create and free a few strs per request
+   don't pay for malloc/free each time. Other threads never use it. */
+#define STR_CACHE_MAX 32
+#define STR_CACHE_MAX_ALLOC 4096
+static __thread bool str_cache_enabled;
+static string_t *str_cache[STR_CACHE_MAX];
+static unsigned int str_cache_count;
+
+void str_cache_enable(void)
 {
-	string_t *str = x_malloc(sizeof(*str));
-	str_init(str, initial, 0);
-	return str;
+	str_cache_enabled = true;
 }
 
-string_t *str_create_max(size_t initial, size_t max)
+void str_cache_disable(void)
 {
+	if (!str_cache_enabled)
+		return;
+	while (str_cache_count > 0) {
+		string_t *str = str_cache[--str_cache_count];
+		free(str->data);
+		free(str);
+	}
+	str_cache_enabled = false;
+}
+
+static string_t *str_new(size_t initial, size_t max)
+{
+	if (str_cache_enabled && str_cache_count > 0) {
+		string_t *str = str_cache[--str_cache_count];
+		if (str->alloc >= initial || str->alloc >= STR_CACHE_MAX_ALLOC) {
+			str->data[0] = '\0';
+			str->len = 0;
+			str->max = max;
+			str->overflow = false;
+			str->secure = false;
+			return str;
+		}
+		free(str->data);
+		str_init(str, initial, max);
+		return str;
+	}
 	string_t *str = x_malloc(sizeof(*str));
 	str_init(str, initial, max);
 	return str;
 }
 
+string_t *str_create(size_t initial)
+{
+	return str_new(initial, 0);
+}
+
+string_t *str_create_max(size_t initial, size_t max)
+{
+	return str_new(initial, max);
+}
+
 string_t *str_create_secure(size_t initial)
 {
-	string_t *str = str_create(initial);
+	string_t *str = str_new(initial, 0);
 	str->secure = true;
 	return str;
 }
@@ -52,6 +95,14 @@ void str_free(string_t **_str)
 	if (str == NULL)
 		return;
 	*_str = NULL;
+	if (str_cache_enabled && str_cache_count < STR_CACHE_MAX &&
+	    str->alloc <= STR_CACHE_MAX_ALLOC) {
+		/* wipe what a secure str held (and reset for reuse) */
+		if (str->secure)
+			explicit_bzero(str->data, str->alloc);
+		str_cache[str_cache_count++] = str;
+		return;
+	}
 	str_deinit(str);
 	free(str);
 }
@@ -150,6 +201,17 @@ void str_printfa(string_t *str, const char *fmt, ...)
 	va_start(args, fmt);
 	str_vprintfa(str, fmt, args);
 	va_end(args);
+}
+
+void str_append_uint(string_t *str, uint64_t num)
+{
+	char buf[24];
+	size_t pos = sizeof(buf);
+	do {
+		buf[--pos] = (char)('0' + num % 10);
+		num /= 10;
+	} while (num > 0);
+	str_append_n(str, buf + pos, sizeof(buf) - pos);
 }
 
 void str_truncate(string_t *str, size_t len)

@@ -23,6 +23,11 @@ void str_free(string_t **str);
 /* Returns the buffer's data as malloc()ed string and frees the str. */
 char *str_free_without_data(string_t **str);
 
+/* Reuse freed strs in this thread (one thread per process may enable it;
+   disable frees the cache). For event-loop processes. */
+void str_cache_enable(void);
+void str_cache_disable(void);
+
 /* Initialise a str living inside another struct or on the stack. */
 void str_init(string_t *str, size_t initial, size_t max);
 void str_deinit(string_t *str);
@@ -39,6 +44,8 @@ void str_append_c(string_t *str, char c);
 void str_append_str(string_t *dest, const string_t *src);
 void str_printfa(string_t *str, const char *fmt, ...) ATTR_FORMAT(2, 3);
 void str_vprintfa(string_t *str, const char *fmt, va_list args) ATTR_FORMAT(2, 0);
+/* Decimal number, without printf. */
+void str_append_uint(string_t *str, uint64_t num);
 void str_truncate(string_t *str, size_t len);
 static inline void str_clear(string_t *str) { str_truncate(str, 0); }
 /* Remove size bytes from the beginning. */

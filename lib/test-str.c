@@ -28,6 +28,46 @@ static void test_append(void **state ATTR_UNUSED)
 	assert_null(str);
 }
 
+static void test_append_uint(void **state ATTR_UNUSED)
+{
+	static const struct { uint64_t n; const char *s; } tests[] = {
+		{ 0, "0" }, { 7, "7" }, { 10, "10" }, { 4294967295U, "4294967295" },
+		{ UINT64_MAX, "18446744073709551615" },
+	};
+	string_t *str = str_create(4);
+	for (size_t i = 0; i < N_ELEMENTS(tests); i++) {
+		str_truncate(str, 0);
+		str_append(str, "x");
+		str_append_uint(str, tests[i].n);
+		assert_string_equal(str_c(str) + 1, tests[i].s);
+	}
+	str_free(&str);
+}
+
+static void test_cache(void **state ATTR_UNUSED)
+{
+	str_cache_enable();
+	string_t *a = str_create_secure(16);
+	str_append(a, "secret");
+	char *data = a->data;
+	str_free(&a);
+	/* reused: same buffer, empty, wiped, not secure, no max */
+	string_t *b = str_create_max(8, 5);
+	assert_ptr_equal(b->data, data);
+	assert_int_equal(str_len(b), 0);
+	assert_false(b->secure);
+	assert_int_equal(memcmp(b->data + 1, "ecret", 5) == 0, 0);
+	str_append(b, "123456");
+	assert_true(str_overflowed(b));
+	str_free(&b);
+	/* bigger than the cached buffer: works */
+	string_t *c = str_create(10000);
+	str_append(c, "x");
+	assert_string_equal(str_c(c), "x");
+	str_free(&c);
+	str_cache_disable();
+}
+
 static void test_max(void **state ATTR_UNUSED)
 {
 	string_t *str = str_create_max(4, 10);
@@ -125,6 +165,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append),
+		cmocka_unit_test(test_append_uint),
+		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_max),
 		cmocka_unit_test(test_tabescape),
 		cmocka_unit_test(test_split),
