@@ -14,6 +14,7 @@ TSV. (b) and (c) skip only when doveadm is not installed.
 Run: /usr/bin/python3 -m pytest -q tests/test_password_interop.py
 """
 import os
+import re
 import shutil
 import subprocess
 
@@ -335,9 +336,13 @@ def test_stdin_password_same_as_doveadm(args, stdin):
 
 def run_on_tty(argv, lines):
     """Run argv on a pseudo-terminal, typing lines one by one; return
-    (exit code, everything it wrote to the terminal)."""
+    everything it wrote to the terminal. Each line is typed only once the
+    program has turned echo off (it flushes pending input when it does),
+    and the child is killed if it is not done in time."""
     import pty
     import select
+    import signal
+    import termios
     import time
 
     args = [a.encode("utf-8") for a in argv]
@@ -348,37 +353,52 @@ def run_on_tty(argv, lines):
         finally:
             os._exit(127)
     out = b""
-    try:
-        for line in lines:
-            # wait for the prompt before typing (echo is off by then)
-            deadline = time.monotonic() + 10
-            while not out.rstrip().endswith(b":") and \
-                    time.monotonic() < deadline:
-                r, _, _ = select.select([fd], [], [], 0.2)
-                if r:
-                    out += os.read(fd, 4096)
-            os.write(fd, line)
-            out = out + b"\0"  # mark: the next prompt must be new output
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.2)
-            if not r:
-                if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                    pid = 0
-                    break
-                continue
+    exited = False
+
+    def read_some(timeout):
+        nonlocal out
+        r, _, _ = select.select([fd], [], [], timeout)
+        if r:
             try:
                 data = os.read(fd, 4096)
-            except OSError:
-                break
-            if not data:
-                break
+            except OSError:  # EIO: the child closed the terminal
+                return False
             out += data
+            return bool(data)
+        return True
+
+    try:
+        for n, line in enumerate(lines, start=1):
+            # the n-th prompt is out and echo is off: safe to type
+            deadline = time.monotonic() + 10
+            while (len(re.findall(rb"(?:password|verify): ", out)) < n or
+                   termios.tcgetattr(fd)[3] & termios.ECHO):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"no password prompt: {out!r}")
+                if not read_some(0.02):
+                    raise AssertionError(f"exited early: {out!r}")
+            os.write(fd, line)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if not read_some(0.1):
+                break
+            if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                exited = True
+                while read_some(0.05):
+                    if not select.select([fd], [], [], 0)[0]:
+                        break
+                break
+        else:
+            raise AssertionError(f"{argv} did not finish: {out!r}")
     finally:
-        if pid:
-            _, status = os.waitpid(pid, 0)
+        if not exited:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
         os.close(fd)
-    return out.replace(b"\0", b"")
+    return out
 
 
 TTY_CASES = [

@@ -29,27 +29,27 @@ static struct tsv_row *tsv_rows;
 static size_t tsv_row_count;
 static char *tsv_data;
 
-static const char *vectors_path(void)
+static void vectors_path(char *path, size_t size)
 {
-	static char path[4096];
 	const char *dir = getenv("ROOST_VECTORS_DIR");
 
 	if (dir == NULL || *dir == '\0')
 		dir = TOP_SRCDIR "/../shared/vectors";
-	snprintf(path, sizeof(path), "%s/%s", dir, TSV_NAME);
-	return path;
+	snprintf(path, size, "%s/%s", dir, TSV_NAME);
 }
 
 /* Load the TSV once. A missing or malformed file fails the tests that use
    it: the vectors are the contract, not an optional extra. */
 static int tsv_load(void **state ATTR_UNUSED)
 {
-	const char *path = vectors_path();
-	FILE *f = fopen(path, "r");
+	char path[4096];
+	FILE *f;
 	size_t size, alloc = 0;
 	char *line, *next;
 	unsigned int lineno = 0;
 
+	vectors_path(path, sizeof(path));
+	f = fopen(path, "r");
 	if (f == NULL) {
 		fprintf(stderr, "Cannot open test vectors %s: %s "
 			"(set ROOST_VECTORS_DIR)\n", path, strerror(errno));
