@@ -50,6 +50,18 @@ static bool log_path_is_stderr(const char *path)
 		strcmp(path, "/dev/stderr") == 0;
 }
 
+static void master_context_free(struct master_context *ctx)
+{
+	if (ctx->set != NULL)
+		roost_settings_free(&ctx->set);
+	x_free(ctx->config_path);
+	x_free(ctx->base_dir);
+	x_free(ctx->start_cwd);
+	x_free(ctx->self_dir);
+	x_free(ctx->libexec_env);
+	x_free(ctx->pid_path);
+}
+
 /* Fatal error before the main loop: the invoker sees it on stderr, the
    log gets it too when it is elsewhere. */
 static void ATTR_NORETURN ATTR_FORMAT(2, 3)
@@ -68,6 +80,9 @@ startup_fatal(struct master_context *ctx, const char *fmt, ...)
 	if (ctx->base != NULL)
 		master_services_deinit(ctx);
 	master_pidfile_remove(ctx);
+	if (ctx->base != NULL)
+		event_base_free(ctx->base);
+	master_context_free(ctx);
 	exit(MASTER_EXIT_FATAL);
 }
 
@@ -356,13 +371,15 @@ int main(int argc, char *argv[])
 	ctx.config_path = path_make_absolute(ctx.start_cwd, config_arg);
 	if (settings_read(ctx.config_path, &ctx.set, &error) < 0) {
 		fprintf(stderr, "roostd: Fatal: %s\n", error);
+		free(error);
+		master_context_free(&ctx);
 		return MASTER_EXIT_FATAL;
 	}
 	if (print_mode != 0) {
 		for (unsigned int i = 0; i < ctx.set->warning_count; i++)
 			fprintf(stderr, "roostd: Warning: %s\n", ctx.set->warnings[i]);
 		print_settings(ctx.set, print_mode == 'n');
-		roost_settings_free(&ctx.set);
+		master_context_free(&ctx);
 		return 0;
 	}
 	if (log_target_apply(ctx.set->master, &error) < 0)
@@ -403,12 +420,6 @@ int main(int argc, char *argv[])
 	master_pidfile_remove(&ctx);
 	log_info("roostd stopped");
 	event_base_free(ctx.base);
-	roost_settings_free(&ctx.set);
-	free(ctx.config_path);
-	free(ctx.base_dir);
-	free(ctx.start_cwd);
-	free(ctx.self_dir);
-	free(ctx.libexec_env);
-	free(ctx.pid_path);
+	master_context_free(&ctx);
 	return 0;
 }
