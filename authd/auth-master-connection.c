@@ -131,14 +131,19 @@ static void user_callback(struct auth_request *request, enum userdb_result resul
 	master_request_done(request);
 }
 
-static int master_handle_user(struct auth_master_connection *master, char **args,
-			      unsigned int count)
+/* USER/PASS id name [params]: parse and create the request. Returns -1
+   to close the connection, 0 if the request was answered already (bad
+   name: *request_r NULL), 1 with *request_r ready for the lookup. */
+static int master_request_begin(struct auth_master_connection *master,
+				const char *cmd, char **args, unsigned int count,
+				struct auth_request **request_r)
 {
 	uint32_t id;
 	const char *error;
 
+	*request_r = NULL;
 	if (count < 3 || str_to_uint32(args[1], &id) < 0) {
-		ctx_error(&master->log, "BUG: Master sent broken USER");
+		ctx_error(&master->log, "BUG: Master sent broken %s", cmd);
 		return -1;
 	}
 	struct auth_request *request = master_request_new(master, id);
@@ -147,15 +152,26 @@ static int master_handle_user(struct auth_master_connection *master, char **args
 		return -1;
 	}
 	if (!auth_request_set_username(request, str_tabunescape(args[2]), &error)) {
-		auth_request_log_info(request, "userdb lookup: %s", error);
+		/* an invalid name can't exist: NOTFOUND (spec §3) */
+		auth_request_log_info(request, "%s lookup: %s", cmd, error);
 		char buf[64];
 		snprintf(buf, sizeof(buf), "NOTFOUND\t%u\n", id);
 		master_send(master, buf);
 		master_request_done(request);
 		return 0;
 	}
-	auth_request_lookup_user(request, user_callback);
-	return 0;
+	*request_r = request;
+	return 1;
+}
+
+static int master_handle_user(struct auth_master_connection *master, char **args,
+			      unsigned int count)
+{
+	struct auth_request *request;
+	int ret = master_request_begin(master, "USER", args, count, &request);
+	if (ret > 0)
+		auth_request_lookup_user(request, user_callback);
+	return ret < 0 ? -1 : 0;
 }
 
 static void pass_callback(struct auth_request *request, enum passdb_result result)
@@ -191,25 +207,11 @@ static void pass_callback(struct auth_request *request, enum passdb_result resul
 static int master_handle_pass(struct auth_master_connection *master, char **args,
 			      unsigned int count)
 {
-	uint32_t id;
-	const char *error;
-
-	if (count < 3 || str_to_uint32(args[1], &id) < 0) {
-		ctx_error(&master->log, "BUG: Master sent broken PASS");
-		return -1;
-	}
-	struct auth_request *request = master_request_new(master, id);
-	if (!parse_request_params(master, request, args + 3)) {
-		master_request_done(request);
-		return -1;
-	}
-	if (!auth_request_set_username(request, str_tabunescape(args[2]), &error)) {
-		auth_request_log_info(request, "passdb lookup: %s", error);
-		pass_callback(request, PASSDB_RESULT_USER_UNKNOWN);
-		return 0;
-	}
-	auth_request_lookup_passdb(request, pass_callback);
-	return 0;
+	struct auth_request *request;
+	int ret = master_request_begin(master, "PASS", args, count, &request);
+	if (ret > 0)
+		auth_request_lookup_passdb(request, pass_callback);
+	return ret < 0 ? -1 : 0;
 }
 
 struct list_ctx {

@@ -407,8 +407,12 @@ void auth_request_set_field(struct auth_request *request, const char *key,
 	auth_fields_set(request->extra_fields, key, value);
 }
 
-static void apply_field_templates(struct auth_request *request,
-				  const char *const *templates, bool override)
+/* default_fields / override_fields: "key=template" entries. For a passdb
+   (userdb=false) keys are passdb extra fields (userdb_* go to the userdb
+   fields); for a userdb every key is a userdb field. Defaults don't
+   replace what the driver set; overrides do. */
+static void apply_templates(struct auth_request *request,
+			    const char *const *templates, bool override, bool userdb)
 {
 	if (templates == NULL)
 		return;
@@ -416,13 +420,17 @@ static void apply_field_templates(struct auth_request *request,
 		const char *eq = strchr(*templates, '=');
 		const char *key = eq == NULL ? *templates :
 			pool_strndup(request->pool, *templates, (size_t)(eq - *templates));
-		const char *value = NULL, *error;
+		const char *value = NULL, *error, *rest;
 
 		if (!override) {
-			const char *k = key, *rest;
-			if (str_begins(k, "userdb_", &rest) ?
-			    auth_fields_exists(request->userdb_fields, rest) :
-			    auth_fields_exists(request->extra_fields, k))
+			bool exists;
+			if (userdb)
+				exists = auth_fields_exists(request->userdb_fields, key);
+			else if (str_begins(key, "userdb_", &rest))
+				exists = auth_fields_exists(request->userdb_fields, rest);
+			else
+				exists = auth_fields_exists(request->extra_fields, key);
+			if (exists)
 				continue;
 		}
 		if (eq != NULL) {
@@ -433,34 +441,17 @@ static void apply_field_templates(struct auth_request *request,
 			value = pool_strdup(request->pool, str_c(str));
 			str_free(&str);
 		}
-		auth_request_set_field(request, key, value, NULL);
+		if (userdb)
+			auth_request_set_userdb_field(request, key, value);
+		else
+			auth_request_set_field(request, key, value, NULL);
 	}
 }
 
-static void apply_userdb_templates(struct auth_request *request,
-				   const char *const *templates, bool override)
-{
-	if (templates == NULL)
-		return;
-	for (; *templates != NULL; templates++) {
-		const char *eq = strchr(*templates, '=');
-		const char *key = eq == NULL ? *templates :
-			pool_strndup(request->pool, *templates, (size_t)(eq - *templates));
-		const char *value = NULL, *error;
-
-		if (!override && auth_fields_exists(request->userdb_fields, key))
-			continue;
-		if (eq != NULL) {
-			string_t *str = str_create(64);
-			if (auth_request_var_expand(str, eq + 1, request, &error) < 0)
-				auth_request_log_error(request, "Failed to expand %s: %s",
-						       *templates, error);
-			value = pool_strdup(request->pool, str_c(str));
-			str_free(&str);
-		}
-		auth_request_set_userdb_field(request, key, value);
-	}
-}
+#define apply_field_templates(request, templates, override) \
+	apply_templates(request, templates, override, false)
+#define apply_userdb_templates(request, templates, override) \
+	apply_templates(request, templates, override, true)
 
 /* ---- mechanism steps --------------------------------------------------- */
 
