@@ -687,7 +687,9 @@ static void verify_finish(struct auth_request *request, enum chain_kind kind,
 				       request->password_source != NULL ? request->password_source : "",
 				       request->password_source != NULL ? ")" : "",
 				       request->user, error);
-		result = PASSDB_RESULT_INTERNAL_FAILURE;
+		/* as Dovecot: a password we can't check does not match
+		   (password-schemes.md §1), and the admin sees why */
+		result = PASSDB_RESULT_PASSWORD_MISMATCH;
 	} else if (ret == 0) {
 		if (request->auth->set->auth_verbose || auth_request_want_debug(request)) {
 			if (request->auth->set->auth_debug_passwords)

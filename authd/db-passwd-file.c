@@ -129,8 +129,9 @@ static int passwd_file_sync(struct passwd_file *pw, char **error_r)
 	struct stat st;
 
 	if (stat(pw->path, &st) < 0) {
-		*error_r = path_error("stat", pw->path, errno);
-		if (pw->loaded && errno == ENOENT) {
+		int err = errno;
+		*error_r = path_error("stat", pw->path, err);
+		if (pw->loaded && err == ENOENT) {
 			/* file removed: no users */
 			passwd_file_clear(pw);
 		}

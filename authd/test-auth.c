@@ -4,6 +4,7 @@
 #include "lib.h"
 #include "pool.h"
 #include "str.h"
+#include "log.h"
 #include "roost-settings.h"
 #include "auth.h"
 #include "auth-client-connection.h"
@@ -408,6 +409,107 @@ static void test_many_pipelined(void **state ATTR_UNUSED)
 	free(conf);
 }
 
+static void test_passwd_file_reload(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = x_printf("passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/reload\n}\n", tmpdir);
+
+	write_file("reload", "erin:first\n");
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	harness_send(&h, "VERSION\t1\t2\nCPID\t1\n"
+		     "AUTH\t1\tPLAIN\tservice=smtp\tresp=AGVyaW4AZmlyc3Q=\n", false);
+	char *out = harness_take(&h);
+	assert_contains(out, "OK\t1\tuser=erin\n");
+	free(out);
+	/* a new password (the file changes size and mtime) */
+	write_file("reload", "erin:second-password\nfrank:x\n");
+	harness_send(&h, "AUTH\t2\tPLAIN\tservice=smtp\tresp=AGVyaW4AZmlyc3Q=\n"
+		     "AUTH\t3\tPLAIN\tservice=smtp\tresp=AGVyaW4Ac2Vjb25kLXBhc3N3b3Jk\n"
+		     "AUTH\t4\tPLAIN\tservice=smtp\tresp=AGZyYW5rAHg=\n", false);
+	out = harness_take(&h);
+	assert_contains(out, "FAIL\t2\tuser=erin\n");
+	assert_contains(out, "OK\t3\tuser=erin\n");
+	assert_contains(out, "OK\t4\tuser=frank\n");
+	free(out);
+	/* the file disappears: an internal failure, not "unknown user" */
+	char path[256];
+	snprintf(path, sizeof(path), "%s/reload", tmpdir);
+	unlink(path);
+	harness_send(&h, "AUTH\t5\tPLAIN\tservice=smtp\tresp=AGZyYW5rAHg=\n", false);
+	out = harness_take(&h);
+	assert_contains(out, "FAIL\t5\tuser=frank\tcode=temp_fail\t");
+	free(out);
+	harness_deinit(&h);
+	free(conf);
+}
+
+static void test_disable_plaintext(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *users = users_config();
+	char *conf = x_printf("disable_plaintext_auth = yes\n%s", users);
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	harness_send(&h, "VERSION\t1\t0\nCPID\t1\n"
+		     /* remote, not TLS: refused */
+		     "AUTH\t1\tPLAIN\tservice=smtp\tlip=192.0.2.1\trip=198.51.100.7\tresp=AGFsaWNlAGFsaWNlcHc=\n"
+		     /* remote over TLS (Postfix sends secured): allowed */
+		     "AUTH\t2\tPLAIN\tservice=smtp\tlip=192.0.2.1\trip=198.51.100.7\tsecured\tresp=AGFsaWNlAGFsaWNlcHc=\n"
+		     /* loopback client: allowed */
+		     "AUTH\t3\tLOGIN\tservice=smtp\tlip=127.0.0.1\trip=127.0.0.1\n"
+		     /* rip equal to lip: allowed */
+		     "AUTH\t4\tPLAIN\tservice=smtp\tlip=192.0.2.1\trip=192.0.2.1\tresp=AGFsaWNlAGFsaWNlcHc=\n", false);
+	char *out = harness_take(&h);
+	assert_contains(out, "FAIL\t1\treason=Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\n");
+	assert_contains(out, "OK\t2\tuser=alice");
+	assert_contains(out, "CONT\t3\tVXNlcm5hbWU6\n");
+	assert_contains(out, "OK\t4\tuser=alice");
+	free(out);
+	harness_deinit(&h);
+	free(conf);
+	free(users);
+}
+
+static void test_unknown_scheme_logged(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = users_config();
+	char logpath[256];
+	const char *error;
+
+	snprintf(logpath, sizeof(logpath), "%s/log", tmpdir);
+	write_file("users",
+		   "# comment\n"
+		   "alice:{PLAIN}alicepw:1001:1001::/home/alice::quota=1G userdb_quota_rule=*:storage=1G\n"
+		   "bob:bobpw:1002:1002::/home/bob::\n"
+		   "carol:carolpw\n"
+		   "dave:{NOSUCH}xyz\n");
+	assert_int_equal(log_set_target(logpath, NULL, &error), 0);
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	harness_send(&h, "VERSION\t1\t2\nCPID\t1\n"
+		     "AUTH\t1\tPLAIN\tservice=smtp\tresp=AGRhdmUAeHl6\n", false);
+	char *out = harness_take(&h);
+	assert_contains(out, "FAIL\t1\tuser=dave\n");
+	free(out);
+	harness_deinit(&h);
+	log_set_fd(2);
+	FILE *f = fopen(logpath, "r");
+	assert_non_null(f);
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	/* names the user, the file and line, and the problem */
+	char *expect = x_printf("Error: PLAIN(dave): passdb passwd-file (%s/users:5): "
+				"stored password of user dave: ", tmpdir);
+	assert_contains(buf, expect);
+	assert_contains(buf, "NOSUCH");
+	free(expect);
+	free(conf);
+}
+
 static int setup(void **state ATTR_UNUSED)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/roost-test-auth.XXXXXX");
@@ -442,6 +544,9 @@ int main(void)
 		cmocka_unit_test(test_chain_and_format),
 		cmocka_unit_test(test_master_userdb),
 		cmocka_unit_test(test_many_pipelined),
+		cmocka_unit_test(test_passwd_file_reload),
+		cmocka_unit_test(test_disable_plaintext),
+		cmocka_unit_test(test_unknown_scheme_logged),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

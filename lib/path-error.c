@@ -147,6 +147,7 @@ char *path_error_find_missing_perm(const char *path, bool want_write)
 
 char *path_error(const char *call, const char *path, int err)
 {
+	int saved_errno = errno;
 	string_t *str = str_create(256);
 	char *ident = path_error_identity();
 
@@ -165,5 +166,7 @@ char *path_error(const char *call, const char *path, int err)
 		}
 	}
 	str_append_c(str, ')');
+	/* callers may still look at errno after building the message */
+	errno = saved_errno;
 	return str_free_without_data(&str);
 }

@@ -6,7 +6,8 @@
    open(/home/u/Maildir/x) failed: Permission denied (euid=1000(u)
        egid=1000(u) missing +x perm: /home/u)
 
-   The returned string is malloc()ed; the caller frees it. */
+   The returned string is malloc()ed; the caller frees it. errno is
+   preserved. */
 #include "lib.h"
 
 /* call: "open", "mkdir" ... err: the errno value. want_write tells
