@@ -510,6 +510,63 @@ static void test_unknown_scheme_logged(void **state ATTR_UNUSED)
 	free(conf);
 }
 
+static void test_login_request_handover(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = users_config();
+	int fds[2];
+
+	harness_init(&h, conf);
+	/* the login process: a login socket keeps successful requests */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	auth_client_connection_create(h.auth, fds[0], true);
+	int login_peer = fds[1];
+	h.peer = login_peer;
+	harness_send(&h, "VERSION\t1\t2\nCPID\t5555\n"
+		     "AUTH\t7\tPLAIN\tservice=imap\tresp=AGFsaWNlAGFsaWNlcHc=\n", false);
+	char *out = harness_take(&h);
+	assert_contains(out, "OK\t7\tuser=alice");
+	const char *cookie = strstr(out, "COOKIE\t");
+	assert_non_null(cookie);
+	char cookie_hex[33];
+	memcpy(cookie_hex, cookie + 7, 32);
+	cookie_hex[32] = '\0';
+	free(out);
+
+	/* the post-login side claims it on the master socket, once */
+	harness_connect(&h, true, false);
+	char *line = x_printf("VERSION\t1\t1\n"
+			      "REQUEST\t100\t5555\t7\t%s\n"
+			      "REQUEST\t101\t5555\t7\t%s\n"
+			      "REQUEST\t102\t5555\t8\t00000000000000000000000000000000\n"
+			      "REQUEST\t103\t4444\t7\t%s\n", cookie_hex, cookie_hex, cookie_hex);
+	harness_send(&h, line, false);
+	free(line);
+	out = harness_take(&h);
+	/* userdb_* fields the passdb gave come first, then the userdb's */
+	assert_contains(out, "USER\t100\talice\tquota_rule=*:storage=1G\tuid=1001\t"
+			"gid=1001\thome=/home/alice\tauth_mech=PLAIN\n");
+	assert_contains(out, "FAIL\t101\n");   /* already claimed */
+	assert_contains(out, "FAIL\t102\n");   /* bad cookie */
+	assert_contains(out, "FAIL\t103\n");   /* no such client pid */
+	free(out);
+
+	/* a second login connection may not reuse the live CPID */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	auth_client_connection_create(h.auth, fds[0], true);
+	close(h.peer);
+	h.peer = fds[1];
+	harness_send(&h, "VERSION\t1\t2\nCPID\t5555\n", false);
+	out = harness_take(&h);
+	assert_contains(out, "<EOF>");
+	free(out);
+	close(login_peer);
+	harness_deinit(&h);
+	free(conf);
+}
+
 static int setup(void **state ATTR_UNUSED)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/roost-test-auth.XXXXXX");
@@ -547,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_passwd_file_reload),
 		cmocka_unit_test(test_disable_plaintext),
 		cmocka_unit_test(test_unknown_scheme_logged),
+		cmocka_unit_test(test_login_request_handover),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
