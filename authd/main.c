@@ -221,6 +221,9 @@ int main(int argc, char **argv)
 	}
 	if (log_set_target(set->master->log_path, set->master->syslog_facility, &error) < 0)
 		fprintf(stderr, "roost-auth: log_path: %s (logging to stderr)\n", error);
+	else if (log_set_level_targets(set->master->info_log_path,
+				       set->master->debug_log_path, &error) < 0)
+		log_error("info_log_path/debug_log_path: %s", error);
 	if (debug || set->auth->auth_debug || set->auth->auth_debug_passwords)
 		log_set_min_level(LOG_LEVEL_DEBUG);
 	/* under roostd the master already logged the config warnings */

@@ -17,10 +17,65 @@
    read by all threads. */
 static struct {
 	char service[64];
-	int fd;
+	int fd;           /* warnings and errors (log_path) */
+	int info_fd;      /* info (info_log_path, default: fd) */
+	int debug_fd;     /* debug (debug_log_path, default: info_fd) */
 	bool use_syslog;
 	enum log_level min_level;
-} log_state = { "roost", STDERR_FILENO, false, LOG_LEVEL_INFO };
+} log_state = { "roost", STDERR_FILENO, STDERR_FILENO, STDERR_FILENO, false,
+		LOG_LEVEL_INFO };
+
+static void log_close_unused(int fd)
+{
+	if (fd > STDERR_FILENO && fd != log_state.fd && fd != log_state.info_fd &&
+	    fd != log_state.debug_fd)
+		close(fd);
+}
+
+static int log_open_path(const char *path, const char **error_r)
+{
+	static __thread char error_buf[512];
+
+	if (path == NULL || *path == '\0' || strcmp(path, "/dev/stderr") == 0)
+		return STDERR_FILENO;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(error_buf, sizeof(error_buf),
+			 "open(%s) failed: %s (euid=%ld egid=%ld)", path,
+			 strerror(errno), (long)geteuid(), (long)getegid());
+		*error_r = error_buf;
+	}
+	return fd;
+}
+
+int log_set_level_targets(const char *info_path, const char *debug_path,
+			  const char **error_r)
+{
+	int old_info = log_state.info_fd, old_debug = log_state.debug_fd;
+	int info_fd = log_state.fd, debug_fd;
+
+	if (log_state.use_syslog)
+		return 0;
+	if (info_path != NULL && *info_path != '\0') {
+		info_fd = log_open_path(info_path, error_r);
+		if (info_fd < 0)
+			return -1;
+	}
+	debug_fd = info_fd;
+	if (debug_path != NULL && *debug_path != '\0') {
+		debug_fd = log_open_path(debug_path, error_r);
+		if (debug_fd < 0) {
+			if (info_fd != log_state.fd)
+				close(info_fd);
+			return -1;
+		}
+	}
+	log_state.info_fd = info_fd;
+	log_state.debug_fd = debug_fd;
+	log_close_unused(old_info);
+	log_close_unused(old_debug);
+	return 0;
+}
 
 static const char *level_names[] = {
 	[LOG_LEVEL_DEBUG] = "Debug: ",
@@ -69,13 +124,9 @@ static int syslog_facility_parse(const char *name)
 int log_set_target(const char *path, const char *syslog_facility,
 		   const char **error_r)
 {
-	static char error_buf[512];
+	static __thread char error_buf[512];
 
-	if (path == NULL || *path == '\0' || strcmp(path, "/dev/stderr") == 0) {
-		log_set_fd(STDERR_FILENO);
-		return 0;
-	}
-	if (strcmp(path, "syslog") == 0) {
+	if (path != NULL && strcmp(path, "syslog") == 0) {
 		int facility = syslog_facility_parse(syslog_facility);
 		if (facility < 0) {
 			snprintf(error_buf, sizeof(error_buf),
@@ -84,30 +135,26 @@ int log_set_target(const char *path, const char *syslog_facility,
 			return -1;
 		}
 		openlog(log_state.service, LOG_PID | LOG_NDELAY, facility);
+		log_set_fd(STDERR_FILENO);
 		log_state.use_syslog = true;
 		return 0;
 	}
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		/* path-error.h lives above us in spirit but in lib too; keep
-		   this one simple to avoid recursion into logging. */
-		snprintf(error_buf, sizeof(error_buf),
-			 "open(%s) failed: %s (euid=%ld egid=%ld)", path,
-			 strerror(errno), (long)geteuid(), (long)getegid());
-		*error_r = error_buf;
+	/* path-error.h is not used here: building its message may log */
+	int fd = log_open_path(path, error_r);
+	if (fd < 0)
 		return -1;
-	}
 	log_set_fd(fd);
 	return 0;
 }
 
 void log_set_fd(int fd)
 {
-	if (log_state.fd != STDERR_FILENO && log_state.fd != fd &&
-	    log_state.fd >= 0)
-		close(log_state.fd);
-	log_state.fd = fd;
+	int old[3] = { log_state.fd, log_state.info_fd, log_state.debug_fd };
+
+	log_state.fd = log_state.info_fd = log_state.debug_fd = fd;
 	log_state.use_syslog = false;
+	for (unsigned int i = 0; i < N_ELEMENTS(old); i++)
+		log_close_unused(old[i]);
 }
 
 int log_get_fd(void)
@@ -190,7 +237,9 @@ void log_vmsg(enum log_level level, const struct log_ctx *ctx,
 		line[pos++] = '\n';
 		size_t done = 0;
 		while (done < pos) {
-			ssize_t n = write(log_state.fd, line + done, pos - done);
+			ssize_t n = write(level == LOG_LEVEL_DEBUG ? log_state.debug_fd :
+					  level == LOG_LEVEL_INFO ? log_state.info_fd :
+					  log_state.fd, line + done, pos - done);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)

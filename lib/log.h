@@ -40,7 +40,12 @@ void log_set_service(const char *service);
    the file can't be opened (logging stays on stderr). */
 int log_set_target(const char *path, const char *syslog_facility,
 		   const char **error_r);
-/* Use an already opened fd (master passes its log fd to children). */
+/* After log_set_target(): send info lines to info_path and debug lines to
+   debug_path (Dovecot's info_log_path / debug_log_path). "" keeps them
+   with the level above (debug -> info -> log_path). No-op for syslog. */
+int log_set_level_targets(const char *info_path, const char *debug_path,
+			  const char **error_r);
+/* Use an already opened fd for every level. */
 void log_set_fd(int fd);
 int log_get_fd(void);
 void log_set_min_level(enum log_level level);

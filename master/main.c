@@ -117,6 +117,11 @@ static int log_target_apply(const struct master_settings *mset,
 		*error_r = x_printf("log_path=%s: %s", mset->log_path, error);
 		return -1;
 	}
+	if (log_set_level_targets(mset->info_log_path, mset->debug_log_path,
+				  &error) < 0) {
+		*error_r = x_printf("info_log_path/debug_log_path: %s", error);
+		return -1;
+	}
 	return 0;
 }
 
