@@ -3,7 +3,7 @@
 # embedded default configuration: passwd-file users, everything under ./var,
 # one demo user whose password is printed below. Ctrl-C stops it.
 # Run as root on Debian 12 (as another user it skips the package step and
-# everything runs as that user).
+# everything runs as that user). ROOST_DEMO_VAR=DIR puts ./var elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,7 +17,7 @@ fi
 mkdir -p build
 (cd build && { [ -f Makefile ] || ../configure; } && make -j"$(nproc)" >/dev/null)
 
-VAR=$ROOT/var
+VAR=${ROOST_DEMO_VAR:-$ROOT/var}
 mkdir -p "$VAR/run"
 if [ ! -f "$VAR/users" ]; then
 	pass=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 12)
