@@ -33,6 +33,7 @@ struct auth_master_connection {
 
 static struct auth_master_connection *master_connections;
 static unsigned int master_counter;
+static unsigned int master_connection_count;
 
 static void master_destroy(struct auth_master_connection *master);
 
@@ -422,6 +423,7 @@ void auth_master_connection_create(struct auth *auth, int fd, bool userdb_only)
 	if (master_connections != NULL)
 		master_connections->prev = master;
 	master_connections = master;
+	master_connection_count++;
 }
 
 static void master_destroy(struct auth_master_connection *master)
@@ -435,6 +437,7 @@ static void master_destroy(struct auth_master_connection *master)
 		master_connections = master->next;
 	if (master->next != NULL)
 		master->next->prev = master->prev;
+	master_connection_count--;
 	connection_destroy(&master->conn);
 	master_unref(master);
 }
@@ -443,4 +446,9 @@ void auth_master_connections_destroy_all(void)
 {
 	while (master_connections != NULL)
 		master_destroy(master_connections);
+}
+
+unsigned int auth_master_connections_count(void)
+{
+	return master_connection_count;
 }

@@ -9,5 +9,6 @@ struct auth;
 
 void auth_master_connection_create(struct auth *auth, int fd, bool userdb_only);
 void auth_master_connections_destroy_all(void);
+unsigned int auth_master_connections_count(void);
 
 #endif

@@ -2,6 +2,7 @@
 #include "lib.h"
 #include "pool.h"
 #include "str.h"
+#include "log.h"
 #include "worker-pool.h"
 #include "roost-settings.h"
 #include "auth-settings.h"
@@ -99,6 +100,10 @@ int auth_create(struct event_base *base, struct roost_settings *root_set,
 		*error_r = "No passdbs specified in configuration file. "
 			"PLAIN mechanism needs one";
 		goto fail;
+	}
+	if (auth->set->auth_cache_size > 0) {
+		log_warning("auth_cache_size is set, but roost has no auth cache "
+			    "yet: every request goes to the passdb");
 	}
 	unsigned int threads = auth->set->auth_worker_max_count;
 	if (threads == 0)

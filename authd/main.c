@@ -62,16 +62,70 @@ static enum listener_role listener_role_from_name(const char *name)
 	return ROLE_CLIENT;
 }
 
+/* Accepting is paused while the process serves client_limit connections
+   (as Dovecot's service client_limit) or when the process is out of file
+   descriptors; a timer re-checks, so a connection flood waits in the
+   listen backlog instead of costing memory or a busy loop. */
+static struct {
+	struct event_base *base;
+	auth_listener_array_t *listeners;
+	unsigned int client_limit;
+	struct event *resume_timer;
+	bool paused;
+} accepting;
+
+static unsigned int connection_count(void)
+{
+	return auth_client_connections_count() + auth_master_connections_count();
+}
+
+static void listeners_pause(unsigned int msecs)
+{
+	struct timeval tv = { msecs / 1000, (msecs % 1000) * 1000 };
+
+	if (!accepting.paused) {
+		for (size_t i = 0; i < accepting.listeners->count; i++)
+			event_del(accepting.listeners->v[i]->ev);
+		accepting.paused = true;
+	}
+	event_add(accepting.resume_timer, &tv);
+}
+
+static void listeners_resume_check(evutil_socket_t fd ATTR_UNUSED,
+				   short what ATTR_UNUSED, void *context ATTR_UNUSED)
+{
+	if (connection_count() >= accepting.client_limit) {
+		listeners_pause(100);
+		return;
+	}
+	for (size_t i = 0; i < accepting.listeners->count; i++)
+		event_add(accepting.listeners->v[i]->ev, NULL);
+	accepting.paused = false;
+	log_info("Accepting connections again (%u connections)", connection_count());
+}
+
 static void listener_accept(evutil_socket_t fd, short what ATTR_UNUSED, void *context)
 {
 	struct auth_listener *listener = context;
 
 	for (int i = 0; i < 64; i++) {
+		if (connection_count() >= accepting.client_limit) {
+			log_warning("service auth: client_limit (%u) reached, "
+				    "new connections wait", accepting.client_limit);
+			listeners_pause(100);
+			return;
+		}
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE) {
+				log_error("accept(%s) failed: %s (%u connections): "
+					  "not accepting for 1 s", listener->l.path,
+					  strerror(errno), connection_count());
+				listeners_pause(1000);
+			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_error("accept(%s) failed: %s", listener->l.path,
 					  strerror(errno));
+			}
 			return;
 		}
 		switch (listener->role) {
@@ -275,6 +329,12 @@ int main(int argc, char **argv)
 		event_add(al->ev, NULL);
 	}
 	auth_client_connections_init(auth);
+	const struct service_settings *service = roost_settings_find_service(set, "auth");
+	accepting.base = base;
+	accepting.listeners = &listeners;
+	accepting.client_limit = service != NULL && service->client_limit > 0 ?
+		service->client_limit : 1000;
+	accepting.resume_timer = evtimer_new(base, listeners_resume_check, NULL);
 
 	struct event *sigterm = evsignal_new(base, SIGTERM, signal_stop, base);
 	struct event *sigint = evsignal_new(base, SIGINT, signal_stop, base);
@@ -285,6 +345,7 @@ int main(int argc, char **argv)
 
 	event_base_dispatch(base);
 
+	event_free(accepting.resume_timer);
 	auth_client_connections_deinit();
 	auth_master_connections_destroy_all();
 	for (size_t i = 0; i < listeners.count; i++) {
