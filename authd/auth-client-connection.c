@@ -177,6 +177,14 @@ static void reply_success(struct auth_request *request,
 
 	if (client == NULL)
 		return;
+	if (size > 0 && !request->final_resp_ok) {
+		/* spec §4.1: the final server data (rspauth=, v=) goes in a
+		   CONT; the client answers with an empty CONT, then OK */
+		reply_continue(request, data, size);
+		request->final_ack_pending = true;
+		request->state = AUTH_REQUEST_STATE_MECH_CONTINUE;
+		return;
+	}
 	string_t *str = str_create(128);
 
 	str_append(str, "OK\t");
@@ -439,6 +447,13 @@ static int client_handle_cont(struct auth_client_connection *client, char **args
 	}
 	if (request->state != AUTH_REQUEST_STATE_MECH_CONTINUE) {
 		reply_fail_common(request, NULL, "Unexpected continuation", false);
+		return 0;
+	}
+	if (request->final_ack_pending) {
+		/* the client saw the final server data: now the OK */
+		request->final_ack_pending = false;
+		request->state = AUTH_REQUEST_STATE_FINISHED;
+		reply_success(request, NULL, 0);
 		return 0;
 	}
 	string_t *data = str_create_secure(64);

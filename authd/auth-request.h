@@ -81,6 +81,7 @@ struct auth_request {
 	bool valid_client_cert;
 	bool no_penalty;
 	bool final_resp_ok;
+	bool final_ack_pending;       /* final data sent in a CONT, waiting for the client */
 	bool debug;
 	pid_t client_pid;
 
