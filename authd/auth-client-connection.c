@@ -150,7 +150,7 @@ static bool field_is_internal(const char *key)
 {
 	static const char *const internal[] = {
 		"nopassword", "nodelay", "noauthenticate", "allow_nets",
-		"allow_real_nets", "code", "reason", "password", "password_noscheme",
+		"allow_real_nets", "code", "password", "password_noscheme",
 		"user", "original_user", NULL
 	};
 	for (unsigned int i = 0; internal[i] != NULL; i++) {
@@ -198,11 +198,9 @@ static void reply_success(struct auth_request *request,
 	array_foreach(&request->extra_fields->fields, field) {
 		if (field_is_internal(field->key))
 			continue;
-		/* proxy pass= goes only to login processes (spec §8) */
-		if (!client->login && (strcmp(field->key, "pass") == 0 ||
-				       strcmp(field->key, "proxy") == 0 ||
-				       strcmp(field->key, "host") == 0 ||
-				       strcmp(field->key, "port") == 0))
+		/* spec §8 / auth-cache.md §5: proxy fields reach every client,
+		   but the password (pass=) only login processes */
+		if (!client->login && strcmp(field->key, "pass") == 0)
 			continue;
 		append_field(str, field->key, field->value);
 	}

@@ -6,6 +6,7 @@
 #include "str.h"
 #include "hash.h"
 #include "var-expand.h"
+#include "net.h"
 #include "worker-pool.h"
 #include "password-scheme.h"
 #include "auth-settings.h"
@@ -590,6 +591,33 @@ static void passdb_chain_finish(struct auth_request *request, enum chain_kind ki
 	auth_request_unref(&request);
 }
 
+/* allow_nets / allow_real_nets extra fields: the client's (real) remote
+   IP must be in the list, "local" matching requests without one; a
+   mismatch is treated exactly like a wrong password (auth-cache.md §5). */
+static bool allow_nets_check(struct auth_request *request, const char *field,
+			     const char *rip)
+{
+	const char *nets = auth_fields_get(request->extra_fields, field);
+	struct ip_addr ip;
+
+	if (nets == NULL)
+		return true;
+	bool have_ip = rip != NULL && net_addr_parse(rip, &ip) == 0;
+	if (net_match_list(have_ip ? &ip : NULL, nets))
+		return true;
+	auth_request_log_info(request, "%s check failed: IP %s not in %s",
+			      field, rip != NULL ? rip : "(local)", nets);
+	return false;
+}
+
+static bool allow_nets_ok(struct auth_request *request)
+{
+	const char *real_rip = request->real_remote_ip != NULL ?
+		request->real_remote_ip : request->remote_ip;
+	return allow_nets_check(request, "allow_nets", request->remote_ip) &&
+		allow_nets_check(request, "allow_real_nets", real_rip);
+}
+
 static void passdb_handle_result(struct auth_request *request, enum chain_kind kind,
 				 enum passdb_result result)
 {
@@ -618,6 +646,8 @@ static void passdb_handle_result(struct auth_request *request, enum chain_kind k
 		passdb_chain_next(request, kind);
 		return;
 	}
+	if (result == PASSDB_RESULT_OK && !allow_nets_ok(request))
+		result = PASSDB_RESULT_PASSWORD_MISMATCH;
 	if (result == PASSDB_RESULT_OK) {
 		apply_field_templates(request, passdb->override_fields, true);
 		action = passdb->result_success;

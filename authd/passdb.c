@@ -173,6 +173,9 @@ int auth_passdb_create(struct pool *pool, unsigned int id,
 			  &passdb->result_success, &passdb->result_failure,
 			  &passdb->result_internalfail, &passdb->skip, error_r) < 0)
 		return -1;
+	/* "pass = yes" is Dovecot's old spelling of result_success = continue */
+	if (set->pass)
+		passdb->result_success = PASSDB_ACTION_CONTINUE;
 	const char *error;
 	if (driver->preinit(pool, set->args != NULL ? set->args : "", &passdb->module, &error) < 0) {
 		*error_r = pool_printf(pool, "%s: %s", where, error);

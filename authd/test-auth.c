@@ -10,6 +10,7 @@
 #include "auth-client-connection.h"
 #include "auth-master-connection.h"
 #include "test-harness.h"
+#include "base64.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,6 +446,122 @@ static void test_login_request_handover(void **state ATTR_UNUSED)
 	free(conf);
 }
 
+struct chain_case {
+	const char *name;
+	const char *config;   /* @DIR@ = tmpdir */
+	const char *user, *password, *params;
+	const char *expect;   /* start of the reply after "<id>\t" */
+};
+
+#define FILE1 "passdb {\n driver = passwd-file\n args = scheme=PLAIN @DIR@/chain1\n"
+#define FILE2 "passdb {\n driver = passwd-file\n args = scheme=PLAIN @DIR@/chain2\n"
+
+static const struct chain_case chain_cases[] = {
+	/* defaults: success returns, failure continues */
+	{ "default ok first", FILE1 "}\n" FILE2 "}\n", "alice", "a1", "", "OK\t1\tuser=alice" },
+	{ "default ok second", FILE1 "}\n" FILE2 "}\n", "alice", "a2", "", "OK\t1\tuser=alice" },
+	{ "default unknown then ok", FILE1 "}\n" FILE2 "}\n", "bob", "b2", "", "OK\t1\tuser=bob" },
+	{ "default all fail", FILE1 "}\n" FILE2 "}\n", "bob", "x", "", "FAIL\t1\tuser=bob\n" },
+	/* return-fail stops at the first failure */
+	{ "return-fail", FILE1 " result_failure = return-fail\n}\n" FILE2 "}\n",
+	  "alice", "a2", "", "FAIL\t1\tuser=alice\n" },
+	/* return: this passdb's result, success or not */
+	{ "return on failure", FILE1 " result_failure = return\n}\n" FILE2 "}\n",
+	  "bob", "b2", "", "FAIL\t1\tuser=bob\n" },
+	/* continue on success: the next passdb decides */
+	{ "continue then mismatch", FILE1 " result_success = continue\n}\n" FILE2 "}\n",
+	  "alice", "a1", "", "FAIL\t1\tuser=alice\n" },
+	{ "pass=yes is continue", FILE1 " pass = yes\n}\n" FILE2 "}\n",
+	  "alice", "a1", "", "FAIL\t1\tuser=alice\n" },
+	/* continue-ok: success unless a later passdb fails it */
+	{ "continue-ok", FILE1 " result_success = continue-ok\n}\n" FILE2 "}\n",
+	  "alice", "a1", "", "OK\t1\tuser=alice" },
+	{ "continue-ok then return-fail", FILE1 " result_success = continue-ok\n}\n"
+	  FILE2 " result_failure = return-fail\n}\n", "alice", "a1", "", "FAIL\t1\tuser=alice\n" },
+	/* continue-fail: failure unless... nothing later can undo it */
+	{ "continue-fail", FILE1 " result_success = continue-fail\n}\n" FILE2 "}\n",
+	  "alice", "a1", "", "FAIL\t1\tuser=alice\n" },
+	/* skip = authenticated: not consulted after a success */
+	{ "skip authenticated", FILE1 " result_success = continue-ok\n}\n"
+	  FILE2 " skip = authenticated\n result_failure = return-fail\n}\n",
+	  "alice", "a1", "", "OK\t1\tuser=alice" },
+	/* internal failure (missing file) continues by default ... */
+	{ "internalfail continue", "passdb {\n driver = passwd-file\n args = @DIR@/missing\n}\n"
+	  FILE2 "}\n", "alice", "a2", "", "OK\t1\tuser=alice" },
+	/* ... and is a temporary failure when nothing succeeds */
+	{ "internalfail", "passdb {\n driver = passwd-file\n args = @DIR@/missing\n}\n"
+	  FILE2 "}\n", "bob", "x", "", "FAIL\t1\tuser=bob\tcode=temp_fail" },
+	{ "internalfail return-fail", "passdb {\n driver = passwd-file\n args = @DIR@/missing\n"
+	  " result_internalfail = return-fail\n}\n" FILE2 "}\n", "alice", "a2", "",
+	  "FAIL\t1\tuser=alice\tcode=temp_fail" },
+	/* deny passdb */
+	{ "deny", "passdb {\n driver = passwd-file\n args = @DIR@/chain2\n deny = yes\n}\n"
+	  FILE1 "}\n", "alice", "a1", "", "FAIL\t1\tuser=alice\tcode=user_disabled\n" },
+	/* mechanisms filter: this passdb is only for LOGIN */
+	{ "mechanisms filter", FILE1 " mechanisms = login\n}\n" FILE2 "}\n",
+	  "alice", "a1", "", "FAIL\t1\tuser=alice\n" },
+	/* username_filter */
+	{ "username_filter", FILE1 " username_filter = b* !alice\n}\n" FILE2 "}\n",
+	  "alice", "a1", "", "FAIL\t1\tuser=alice\n" },
+	/* extra fields: allow_nets */
+	{ "allow_nets in", FILE1 "}\n", "erin", "e1", "\trip=192.0.2.9", "OK\t1\tuser=erin\n" },
+	{ "allow_nets out", FILE1 "}\n", "erin", "e1", "\trip=198.51.100.1", "FAIL\t1\tuser=erin\n" },
+	{ "allow_nets local", FILE1 "}\n", "erin", "e1", "", "FAIL\t1\tuser=erin\n" },
+	/* nologin + reason and proxy fields reach the client (not pass=) */
+	{ "nologin proxy", FILE1 "}\n", "dave", "d1", "",
+	  "OK\t1\tuser=dave\tnologin\treason=Moved\tproxy\thost=192.0.2.7\tport=143\n" },
+	/* nodelay reaches a FAIL */
+	{ "nodelay", FILE1 "}\n", "frank", "wrong", "", "FAIL\t1\tuser=frank\tnodelay\n" },
+};
+
+static void test_passdb_chain_actions(void **state ATTR_UNUSED)
+{
+	write_file("chain1",
+		   "alice:a1\n"
+		   "dave:d1::::::nologin reason=Moved proxy host=192.0.2.7 port=143 pass=secret\n"
+		   "erin:e1::::::allow_nets=192.0.2.0/24,2001:db8::/32\n"
+		   "frank:f1::::::nodelay\n");
+	write_file("chain2", "alice:a2\nbob:b2\n");
+	for (size_t i = 0; i < N_ELEMENTS(chain_cases); i++) {
+		const struct chain_case *c = &chain_cases[i];
+		struct harness h;
+		/* replace @DIR@ by tmpdir */
+		string_t *confstr = str_create(256);
+		for (const char *p = c->config; *p != '\0'; p++) {
+			if (strncmp(p, "@DIR@", 5) == 0) {
+				str_append(confstr, tmpdir);
+				p += 4;
+			} else {
+				str_append_c(confstr, *p);
+			}
+		}
+		char *conf = str_free_without_data(&confstr);
+		harness_init(&h, conf);
+		harness_connect(&h, false, false);
+		char resp[128];
+		size_t ulen = strlen(c->user), plen = strlen(c->password);
+		resp[0] = '\0';
+		memcpy(resp + 1, c->user, ulen);
+		resp[1 + ulen] = '\0';
+		memcpy(resp + 2 + ulen, c->password, plen);
+		string_t *b64 = str_create(128);
+		base64_encode(b64, resp, 2 + ulen + plen);
+		char *line = x_printf("VERSION\t1\t2\nCPID\t1\nAUTH\t1\tPLAIN\tservice=smtp%s\tresp=%s\n",
+				      c->params, str_c(b64));
+		harness_send(&h, line, false);
+		char *out = harness_take(&h);
+		const char *reply = strstr(out, "DONE\n");
+		if (reply == NULL || strncmp(reply + 5, c->expect, strlen(c->expect)) != 0)
+			fail_msg("%s: expected %s, got: %s", c->name, c->expect,
+				 reply != NULL ? reply + 5 : out);
+		free(out);
+		free(line);
+		str_free(&b64);
+		harness_deinit(&h);
+		free(conf);
+	}
+}
+
 static int setup(void **state ATTR_UNUSED)
 {
 	if (test_harness_setup_dir() < 0)
@@ -479,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_disable_plaintext),
 		cmocka_unit_test(test_unknown_scheme_logged),
 		cmocka_unit_test(test_login_request_handover),
+		cmocka_unit_test(test_passdb_chain_actions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
