@@ -304,6 +304,9 @@ static int master_handle_request(struct auth_master_connection *master, char **a
 	master->refcount++;
 	auth_fields_set(login_request->userdb_fields, "auth_mech",
 			login_request->mech->name);
+	if (login_request->master_user != NULL)
+		auth_fields_set(login_request->userdb_fields, "master_user",
+				login_request->master_user);
 	auth_request_lookup_user(login_request, user_callback);
 	return 0;
 }

@@ -353,6 +353,19 @@ bool auth_request_set_username(struct auth_request *request, const char *usernam
 		*error_r = "Username contains control characters";
 		return false;
 	}
+	/* auth-cache.md §3: "target*master" with auth_master_user_separator
+	   (mechanism logins only, not userdb lookups) */
+	const char *sep = request->auth->set->auth_master_user_separator;
+	const char *split;
+	if (request->mech != NULL && sep != NULL && *sep != '\0' &&
+	    (split = strstr(username, sep)) != NULL && split != username &&
+	    split[strlen(sep)] != '\0') {
+		const char *target = pool_strndup(request->pool, username,
+						  (size_t)(split - username));
+		if (!auth_request_set_login_username(request, target, error_r))
+			return false;
+		username = split + strlen(sep);
+	}
 	if (!username_fix(request, username, &fixed, error_r))
 		return false;
 	request->user = fixed;
@@ -545,6 +558,9 @@ static bool username_filter_match(const char *filter, const char *user)
 static bool passdb_should_skip(const struct auth_passdb *passdb,
 			       const struct auth_request *request)
 {
+	/* master passdbs serve only the master phase, and only them */
+	if (passdb->master != request->master_phase)
+		return true;
 	if (passdb->skip == AUTH_DB_SKIP_AUTHENTICATED && request->passdb_success)
 		return true;
 	if (passdb->skip == AUTH_DB_SKIP_UNAUTHENTICATED && !request->passdb_success)
@@ -648,6 +664,14 @@ static void passdb_handle_result(struct auth_request *request, enum chain_kind k
 	}
 	if (result == PASSDB_RESULT_OK && !allow_nets_ok(request))
 		result = PASSDB_RESULT_PASSWORD_MISMATCH;
+	if (result == PASSDB_RESULT_OK && request->master_phase &&
+	    passdb->result_success == PASSDB_ACTION_CONTINUE) {
+		/* auth-cache.md §4: the master user is proven; the normal
+		   passdbs must now show that the target user exists */
+		request->master_lookup_target = true;
+		passdb_chain_finish(request, kind, PASSDB_RESULT_OK);
+		return;
+	}
 	if (result == PASSDB_RESULT_OK) {
 		apply_field_templates(request, passdb->override_fields, true);
 		action = passdb->result_success;
@@ -886,11 +910,64 @@ static void passdb_chain_next(struct auth_request *request, enum chain_kind kind
 	}
 }
 
+static void master_target_checked(struct auth_request *request,
+				  enum passdb_result result)
+{
+	if (result != PASSDB_RESULT_OK) {
+		auth_request_log_info(request, "Master user %s logged in, but the "
+				      "target user is not allowed (%s)",
+				      request->master_user, passdb_result_text(result));
+		auth_fields_set(request->extra_fields, "code", "authz_fail");
+		result = PASSDB_RESULT_PASSWORD_MISMATCH;
+	}
+	request->skip_password_check = false;
+	request->private_mech_plain_cb(request, result);
+}
+
+static void master_plain_done(struct auth_request *request, enum passdb_result result)
+{
+	request->master_phase = false;
+	if (result != PASSDB_RESULT_OK) {
+		request->private_mech_plain_cb(request, result);
+		return;
+	}
+	/* the master user authenticated: continue as the target user */
+	request->master_user = request->user;
+	request->user = request->requested_login_user;
+	request->requested_login_user = NULL;
+	auth_fields_set(request->extra_fields, "auth_user", request->master_user);
+	auth_request_update_log_prefix(request);
+	auth_request_log_info(request, "Master user %s logged in as %s",
+			      request->master_user, request->user);
+	if (request->master_lookup_target)
+		auth_request_lookup_passdb(request, master_target_checked);
+	else
+		request->private_mech_plain_cb(request, PASSDB_RESULT_OK);
+}
+
 void auth_request_verify_plain(struct auth_request *request, const char *password,
 			       void (*callback)(struct auth_request *, enum passdb_result))
 {
 	request->mech_password = pool_strdup(request->pool, password);
 	request->private_plain_callback = callback;
+	if (request->requested_login_user != NULL &&
+	    strcmp(request->requested_login_user, request->user) != 0) {
+		bool have_master = false;
+		for (size_t i = 0; i < request->auth->passdbs.count; i++)
+			have_master = have_master || request->auth->passdbs.v[i]->master;
+		if (!have_master) {
+			auth_request_log_info(request, "Login as another user (%s) "
+					      "refused: no master passdb configured",
+					      request->requested_login_user);
+			auth_fields_set(request->extra_fields, "code", "authz_fail");
+			callback(request, PASSDB_RESULT_PASSWORD_MISMATCH);
+			return;
+		}
+		request->master_phase = true;
+		request->master_lookup_target = false;
+		request->private_mech_plain_cb = callback;
+		request->private_plain_callback = master_plain_done;
+	}
 	request->passdb_idx = 0;
 	request->passdb_success = false;
 	request->passdb_failure = false;

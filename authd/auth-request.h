@@ -89,6 +89,10 @@ struct auth_request {
 	const char *user;             /* translated, current */
 	const char *original_username;/* as the client gave it */
 	const char *requested_login_user; /* authorization id (master user login) */
+	const char *master_user;      /* set once a master user logged in as user */
+	bool master_phase;            /* running the master passdbs */
+	bool master_lookup_target;    /* master passdb said continue: check target */
+	void (*private_mech_plain_cb)(struct auth_request *request, enum passdb_result result);
 	const char *mech_password;    /* typed password (secure, wiped) */
 
 	/* passdb/userdb state */

@@ -163,6 +163,7 @@ int auth_passdb_create(struct pool *pool, unsigned int id,
 	passdb->id = id;
 	passdb->set = set;
 	passdb->deny = set->deny;
+	passdb->master = set->master;
 	passdb->default_fields = auth_db_split_fields(pool, set->default_fields);
 	passdb->override_fields = auth_db_split_fields(pool, set->override_fields);
 	passdb->mechanisms = auth_db_split_fields(pool, set->mechanisms);

@@ -87,6 +87,8 @@ struct auth_passdb {
 	enum auth_db_skip skip;
 	enum passdb_result_action result_success, result_failure, result_internalfail;
 	bool deny;
+	bool master;      /* master users: consulted for the authenticating
+			     identity of a login as another user */
 };
 
 const struct passdb_driver *passdb_driver_find(const char *name);

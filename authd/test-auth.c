@@ -455,6 +455,9 @@ struct chain_case {
 
 #define FILE1 "passdb {\n driver = passwd-file\n args = scheme=PLAIN @DIR@/chain1\n"
 #define FILE2 "passdb {\n driver = passwd-file\n args = scheme=PLAIN @DIR@/chain2\n"
+#define MASTERS "auth_master_user_separator = *\n" \
+	"passdb {\n driver = passwd-file\n args = scheme=PLAIN @DIR@/masters\n" \
+	" master = yes\n pass = yes\n}\n"
 
 static const struct chain_case chain_cases[] = {
 	/* defaults: success returns, failure continues */
@@ -510,6 +513,19 @@ static const struct chain_case chain_cases[] = {
 	/* nologin + reason and proxy fields reach the client (not pass=) */
 	{ "nologin proxy", FILE1 "}\n", "dave", "d1", "",
 	  "OK\t1\tuser=dave\tnologin\treason=Moved\tproxy\thost=192.0.2.7\tport=143\n" },
+	/* master users: "target*master", master passdb with pass = yes */
+	{ "master user", MASTERS FILE2 "}\n", "alice*admin", "adminpw", "",
+	  "OK\t1\tuser=alice\toriginal_user=alice*admin\tauth_user=admin\n" },
+	{ "master user wrong password", MASTERS FILE2 "}\n", "alice*admin", "a2", "",
+	  "FAIL\t1\tuser=admin\n" },
+	{ "master user unknown target", MASTERS FILE2 "}\n", "nosuch*admin", "adminpw", "",
+	  "FAIL\t1\tuser=nosuch\tcode=authz_fail\n" },
+	{ "not a master user", MASTERS FILE2 "}\n", "alice*bob", "b2", "",
+	  "FAIL\t1\tuser=bob\n" },
+	{ "normal login beside masters", MASTERS FILE2 "}\n", "bob", "b2", "",
+	  "OK\t1\tuser=bob\n" },
+	{ "no master passdb", "auth_master_user_separator = *\n" FILE2 "}\n",
+	  "alice*bob", "b2", "", "FAIL\t1\tuser=bob\tcode=authz_fail\n" },
 	/* nodelay reaches a FAIL */
 	{ "nodelay", FILE1 "}\n", "frank", "wrong", "", "FAIL\t1\tuser=frank\tnodelay\n" },
 };
@@ -522,6 +538,7 @@ static void test_passdb_chain_actions(void **state ATTR_UNUSED)
 		   "erin:e1::::::allow_nets=192.0.2.0/24,2001:db8::/32\n"
 		   "frank:f1::::::nodelay\n");
 	write_file("chain2", "alice:a2\nbob:b2\n");
+	write_file("masters", "admin:adminpw\n");
 	for (size_t i = 0; i < N_ELEMENTS(chain_cases); i++) {
 		const struct chain_case *c = &chain_cases[i];
 		struct harness h;

@@ -44,13 +44,6 @@ static void plain_auth(struct auth_request *request,
 		   !auth_request_set_login_username(request, str_c(authzid), &error)) {
 		auth_request_log_info(request, "PLAIN: authorization id: %s", error);
 		auth_request_fail(request);
-	} else if (request->requested_login_user != NULL) {
-		/* Master-user logins (authzid != authcid) come with issue #3's
-		   master passdbs; refuse explicitly rather than ignore. */
-		auth_request_log_info(request, "PLAIN: login as another user (%s) "
-				      "requires a master passdb", request->requested_login_user);
-		auth_fields_set(request->extra_fields, "code", "authz_fail");
-		auth_request_fail(request);
 	} else {
 		auth_request_verify_plain(request, str_c(pass), plain_verify_callback);
 	}
