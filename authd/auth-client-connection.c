@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "auth-fields.h"
 #include "auth-request.h"
+#include "auth-penalty.h"
 #include "auth-client-connection.h"
 
 #include <stdio.h>
@@ -125,6 +126,111 @@ static void client_remove_request(struct auth_client_connection *client,
 		resume_paused_connections();
 }
 
+/* ---- per-IP penalty (spec/auth-cache.md §2) ---------------------------- */
+
+/* An AUTH whose mechanism starts once its IP's penalty has passed. The
+   request stays in its connection's table meanwhile, so CANCEL and a
+   disconnect drop it as usual. */
+struct penalty_delayed {
+	struct penalty_delayed *next;
+	struct auth_client_connection *client;
+	struct auth_request *request;
+	uint64_t start_at_msecs;
+	bool has_initial;
+	string_t *initial;      /* secure: may hold a password */
+};
+
+static struct {
+	struct auth_penalty *table;     /* NULL: penalty disabled */
+	struct penalty_delayed *delayed;
+} penalty;
+
+static bool request_penalty_applies(const struct auth_request *request)
+{
+	return penalty.table != NULL && request->remote_ip != NULL &&
+		!request->no_penalty;
+}
+
+static void penalty_request_failure(struct auth_request *request)
+{
+	/* spec §2: nodelay failures do not raise the penalty either */
+	if (!request_penalty_applies(request) || request->no_failure_delay)
+		return;
+	auth_penalty_failure(penalty.table, request->remote_ip,
+			     auth_penalty_checksum(request->user, request->mech_password));
+}
+
+static void penalty_request_success(struct auth_request *request)
+{
+	if (request_penalty_applies(request))
+		auth_penalty_success(penalty.table, request->remote_ip);
+}
+
+/* Returns true if the mechanism's start was postponed (the initial
+   response is copied). */
+static bool penalty_delay_start(struct auth_client_connection *client,
+				struct auth_request *request, bool has_initial,
+				const unsigned char *data, size_t size)
+{
+	if (!request_penalty_applies(request))
+		return false;
+	unsigned int level = auth_penalty_lookup(penalty.table, request->remote_ip);
+	if (level == 0)
+		return false;
+	unsigned int secs = auth_penalty_to_secs(level);
+	auth_request_log_debug(request, "Penalty: delaying the start by %u secs "
+			       "(level %u)", secs, level);
+
+	struct penalty_delayed *d = x_malloc(sizeof(*d));
+	d->client = client;
+	client->refcount++;
+	auth_request_ref(request);
+	d->request = request;
+	d->start_at_msecs = auth_penalty_now_msecs(penalty.table) + secs * 1000ULL;
+	d->has_initial = has_initial;
+	d->initial = str_create_secure(size + 1);
+	str_append_n(d->initial, data, size);
+	d->next = penalty.delayed;
+	penalty.delayed = d;
+	return true;
+}
+
+static void penalty_delayed_free(struct penalty_delayed *d)
+{
+	str_free(&d->initial);
+	auth_request_unref(&d->request);
+	client_unref(d->client);
+	free(d);
+}
+
+/* Start the delayed requests that are due (all = drop every one unstarted). */
+static void penalty_run_delayed(bool drop_all)
+{
+	uint64_t now = drop_all ? 0 : auth_penalty_now_msecs(penalty.table);
+	struct penalty_delayed **p = &penalty.delayed;
+
+	while (*p != NULL) {
+		struct penalty_delayed *d = *p;
+		if (!drop_all && d->start_at_msecs > now) {
+			p = &d->next;
+			continue;
+		}
+		*p = d->next;
+		if (!drop_all && !d->client->destroyed &&
+		    hash_table_lookup_uint(d->client->requests, d->request->id) == d->request)
+			auth_request_initial(d->request, d->has_initial,
+					     str_data(d->initial), str_len(d->initial));
+		penalty_delayed_free(d);
+	}
+	if (!drop_all)
+		auth_penalty_expire(penalty.table);
+}
+
+struct auth_penalty *auth_client_connections_penalty(void)
+{
+	return penalty.table;
+}
+
 /* ---- replies ---------------------------------------------------------- */
 
 static void reply_continue(struct auth_request *request,
@@ -177,6 +283,7 @@ static void reply_success(struct auth_request *request,
 
 	if (client == NULL)
 		return;
+	penalty_request_success(request);
 	if (size > 0 && !request->final_resp_ok) {
 		/* spec §4.1: the final server data (rspauth=, v=) goes in a
 		   CONT; the client answers with an empty CONT, then OK */
@@ -204,6 +311,12 @@ static void reply_success(struct auth_request *request,
 			continue;
 		append_field(str, field->key, field->value);
 	}
+	/* as Dovecot 2.3: any login as the anonymous user (ANONYMOUS or
+	   another mechanism) is flagged */
+	const char *anonymous_user = client->auth->set->auth_anonymous_username;
+	if (anonymous_user != NULL && anonymous_user[0] != '\0' &&
+	    strcmp(request->user, anonymous_user) == 0)
+		str_append(str, "\tanonymous");
 	if (size > 0) {
 		i_assert(request->final_resp_ok);
 		str_append(str, "\tresp=");
@@ -278,6 +391,7 @@ static void reply_fail_common(struct auth_request *request, const char *code,
 
 static void reply_failure(struct auth_request *request)
 {
+	penalty_request_failure(request);
 	reply_fail_common(request, NULL, NULL, true);
 }
 
@@ -420,6 +534,10 @@ static int client_handle_auth(struct auth_client_connection *client, char **args
 		str_free(&data);
 		auth_request_log_info(request, "Unexpected NUL in initial response");
 		reply_fail_common(request, NULL, NULL, false);
+		return 0;
+	}
+	if (penalty_delay_start(client, request, has_initial, str_data(data), str_len(data))) {
+		str_free(&data);
 		return 0;
 	}
 	auth_request_ref(request);
@@ -751,6 +869,8 @@ static void housekeeping_timer(evutil_socket_t fd ATTR_UNUSED, short what ATTR_U
 	uint64_t now = auth_now_msecs();
 
 	flush_delayed_failures(now);
+	if (penalty.table != NULL)
+		penalty_run_delayed(false);
 	if (now - last_timeout_check >= 5000) {
 		last_timeout_check = now;
 		timeout_requests(now);
@@ -763,6 +883,9 @@ void auth_client_connections_init(struct auth *auth)
 
 	clients.auth = auth;
 	clients.login_by_pid = hash_table_create_uint();
+	if (!auth_penalty_disabled_by_settings(auth->root_set))
+		penalty.table = auth_penalty_create(AUTH_PENALTY_DEFAULT_MAX_ENTRIES,
+						    auth_now_msecs);
 	clients.timer = event_new(auth->base, -1, EV_PERSIST, housekeeping_timer, NULL);
 	event_add(clients.timer, &tv);
 }
@@ -777,6 +900,8 @@ void auth_client_connections_deinit(void)
 {
 	auth_client_connections_destroy_all();
 	flush_delayed_failures(UINT64_MAX);
+	penalty_run_delayed(true);
+	auth_penalty_destroy(&penalty.table);
 	if (clients.timer != NULL)
 		event_free(clients.timer);
 	hash_table_destroy(&clients.login_by_pid);

@@ -26,5 +26,8 @@ auth_client_connection_claim_request(struct auth_client_connection *conn,
 void auth_client_connections_init(struct auth *auth);
 void auth_client_connections_deinit(void);
 unsigned int auth_client_connections_count(void);
+/* The per-IP penalty table (NULL when the config disables the penalty);
+   tests replace its clock. */
+struct auth_penalty *auth_client_connections_penalty(void);
 
 #endif

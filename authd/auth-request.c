@@ -347,6 +347,12 @@ bool auth_request_set_username(struct auth_request *request, const char *usernam
 
 	if (request->original_username == NULL)
 		request->original_username = pool_strdup(request->pool, username);
+	/* Dovecot 2.3: with auth_ssl_username_from_cert the name from the
+	   client's certificate overrides the one the mechanism got (EXTERNAL
+	   gets none), but still goes through the checks below */
+	if (request->auth->set->auth_ssl_username_from_cert &&
+	    request->cert_username != NULL && request->cert_username[0] != '\0')
+		username = request->cert_username;
 	/* TAB/LF in a name would corrupt the protocol replies MTAs read
 	   without unescaping (spec §1.1): refuse them up front. */
 	if (strpbrk(username, "\t\r\n\001") != NULL) {
@@ -1027,10 +1033,21 @@ static void credentials_lookup_callback(struct auth_request *request,
 				auth_request_log_error(request, "%s", error);
 				result = PASSDB_RESULT_INTERNAL_FAILURE;
 			} else if (ret == 0) {
+				/* say which stored scheme, for which user and
+				   mechanism: the admin must change the passdb */
+				char scheme[64];
+				const char *data;
+				size_t data_len;
+				const char *stored_scheme =
+					password_get_scheme(stored_password, scheme,
+							    sizeof(scheme), &data, &data_len) ?
+					scheme : passdb->module->default_pass_scheme;
 				auth_request_log_info(request,
-					"Requested %s scheme, but we have only %s",
-					request->credentials_scheme, stored_password[0] == '{' ?
-					"another scheme" : passdb->module->default_pass_scheme);
+					"Requested %s scheme, but we have only %s "
+					"(user %s, mechanism %s)", request->credentials_scheme,
+					stored_scheme != NULL ? stored_scheme : "an unknown scheme",
+					request->user != NULL ? request->user : "?",
+					request->mech != NULL ? request->mech->name : "none");
 				result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
 			}
 		}

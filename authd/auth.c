@@ -34,6 +34,15 @@ static int auth_mechs_init(struct auth *auth, const char **error_r)
 		}
 		if (auth_find_mech(auth, mech->name) != NULL)
 			continue;
+		if ((mech->flags & SASL_MECH_SEC_ANONYMOUS) != 0 &&
+		    (auth->set->auth_anonymous_username == NULL ||
+		     auth->set->auth_anonymous_username[0] == '\0')) {
+			*error_r = pool_printf(auth->pool, "auth_mechanisms: %s listed, "
+					       "but auth_anonymous_username is empty",
+					       mech->name);
+			ret = -1;
+			break;
+		}
 		array_push(&auth->mechs, mech);
 		str_printfa(lines, "MECH\t%s", mech->name);
 		sasl_mech_flags_append(lines, mech->flags);

@@ -7,10 +7,22 @@
 
 extern const struct sasl_mech sasl_mech_plain;
 extern const struct sasl_mech sasl_mech_login;
+extern const struct sasl_mech sasl_mech_anonymous;
+extern const struct sasl_mech sasl_mech_external;
+extern const struct sasl_mech sasl_mech_cram_md5;
+extern const struct sasl_mech sasl_mech_digest_md5;
+extern const struct sasl_mech sasl_mech_scram_sha1;
+extern const struct sasl_mech sasl_mech_scram_sha256;
 
 const struct sasl_mech *const sasl_mechanisms[] = {
 	&sasl_mech_plain,
 	&sasl_mech_login,
+	&sasl_mech_anonymous,
+	&sasl_mech_external,
+	&sasl_mech_cram_md5,
+	&sasl_mech_digest_md5,
+	&sasl_mech_scram_sha1,
+	&sasl_mech_scram_sha256,
 	NULL
 };
 

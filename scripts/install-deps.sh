@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS=(gcc make autoconf automake pkg-config
             libevent-dev libssl-dev libcrypt-dev libargon2-dev libcmocka-dev)
-TEST_PKGS=(python3 python3-pytest postfix swaks dovecot-core socat procps iproute2 bc)
+TEST_PKGS=(python3 python3-pytest postfix swaks dovecot-core socat procps iproute2 bc libauthen-sasl-perl libdigest-hmac-perl)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_PKGS[@]}")

@@ -7,6 +7,7 @@
 #include "str.h"
 #include "var-expand.h"
 
+#include <stdio.h>
 #include <strings.h>
 
 struct support_entry {
@@ -19,20 +20,20 @@ struct support_entry {
 static const struct support_entry mechanisms[] = {
 	{ "plain", AUTH_SUPPORT_IMPLEMENTED },
 	{ "login", AUTH_SUPPORT_IMPLEMENTED },
-	{ "anonymous", AUTH_SUPPORT_NOT_YET },
+	{ "anonymous", AUTH_SUPPORT_IMPLEMENTED },
 	{ "apop", AUTH_SUPPORT_NOT_YET },
-	{ "cram-md5", AUTH_SUPPORT_NOT_YET },
-	{ "digest-md5", AUTH_SUPPORT_NOT_YET },
-	{ "external", AUTH_SUPPORT_NOT_YET },
+	{ "cram-md5", AUTH_SUPPORT_IMPLEMENTED },
+	{ "digest-md5", AUTH_SUPPORT_IMPLEMENTED },
+	{ "external", AUTH_SUPPORT_IMPLEMENTED },
 	{ "gss-spnego", AUTH_SUPPORT_NOT_YET },
 	{ "gssapi", AUTH_SUPPORT_NOT_YET },
 	{ "ntlm", AUTH_SUPPORT_NOT_YET },
 	{ "oauthbearer", AUTH_SUPPORT_NOT_YET },
 	{ "otp", AUTH_SUPPORT_NOT_YET },
 	{ "rpa", AUTH_SUPPORT_NOT_YET },
-	{ "scram-sha-1", AUTH_SUPPORT_NOT_YET },
+	{ "scram-sha-1", AUTH_SUPPORT_IMPLEMENTED },
 	{ "scram-sha-1-plus", AUTH_SUPPORT_NOT_YET },
-	{ "scram-sha-256", AUTH_SUPPORT_NOT_YET },
+	{ "scram-sha-256", AUTH_SUPPORT_IMPLEMENTED },
 	{ "scram-sha-256-plus", AUTH_SUPPORT_NOT_YET },
 	{ "xoauth2", AUTH_SUPPORT_NOT_YET },
 	{ NULL, AUTH_SUPPORT_UNKNOWN }
@@ -153,10 +154,19 @@ enum auth_settings_support auth_settings_userdb_support(const char *driver)
 	return support_lookup(userdb_drivers, driver, false);
 }
 
-const char *auth_settings_mechanisms_implemented(void)
+const char *auth_settings_mechanisms_implemented(struct pool *pool)
 {
-	/* keep in sync with the table above */
-	return "plain login";
+	string_t *str = str_create(128);
+	for (const struct support_entry *e = mechanisms; e->name != NULL; e++) {
+		if (e->support != AUTH_SUPPORT_IMPLEMENTED)
+			continue;
+		if (str_len(str) > 0)
+			str_append_c(str, ' ');
+		str_append(str, e->name);
+	}
+	const char *ret = pool_strdup(pool, str_c(str));
+	str_free(&str);
+	return ret;
 }
 
 static const char *nearest_name(const struct support_entry *table,
@@ -202,7 +212,7 @@ static int mechanisms_check(const char *key, const char *value,
 		case AUTH_SUPPORT_NOT_YET:
 			*error_r = pool_printf(pool, "%s: Mechanism %s is not "
 				"supported yet (supported: %s)", key, word,
-				auth_settings_mechanisms_implemented());
+				auth_settings_mechanisms_implemented(pool));
 			return -1;
 		case AUTH_SUPPORT_UNKNOWN:
 			break;
@@ -213,7 +223,7 @@ static int mechanisms_check(const char *key, const char *value,
 			suggestion == NULL ? "" : " (did you mean ",
 			suggestion == NULL ? "" : suggestion,
 			suggestion == NULL ? "" : "?)",
-			auth_settings_mechanisms_implemented());
+			auth_settings_mechanisms_implemented(pool));
 		return -1;
 	}
 }
@@ -498,7 +508,10 @@ static const struct setting_def auth_defs[] = {
 	DEF(SET_BOOL, auth_cache_verify_password_with_worker, "no", NULL),
 	DEF(SET_BOOL, disable_plaintext_auth, "yes", NULL),
 	DEF(SET_BOOL, auth_ssl_require_client_cert, "no", client_cert_check),
-	DEF(SET_BOOL, auth_ssl_username_from_cert, "no", client_cert_check),
+	/* needs no TLS here: the name comes in the clients' AUTH lines
+	   (cert_username=), used by EXTERNAL and overriding other
+	   mechanisms' names as in Dovecot */
+	DEF(SET_BOOL, auth_ssl_username_from_cert, "no", NULL),
 	DEF(SET_STR, auth_gssapi_hostname, NULL, NULL),
 	DEF(SET_STR, auth_krb5_keytab, NULL, NULL),
 	DEF(SET_STR, auth_policy_server_url, NULL, policy_server_check),

@@ -106,7 +106,8 @@ enum auth_settings_support auth_settings_passdb_support(const char *driver);
 enum auth_settings_support auth_settings_userdb_support(const char *driver);
 /* Space-separated lowercase list of the implemented mechanisms
    ("plain login"). */
-const char *auth_settings_mechanisms_implemented(void);
+struct pool;
+const char *auth_settings_mechanisms_implemented(struct pool *pool);
 
 struct pool;
 /* Checks that need the whole auth configuration (after binding):

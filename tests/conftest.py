@@ -287,6 +287,12 @@ service anvil {{
             head = f"""\
 base_dir = {self.base_dir}
 log_path = {self.log_path}
+# no growing per-IP penalty after failures (test_penalty.py removes this)
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 """
         return head + common
 
