@@ -9,6 +9,7 @@
 #include "auth-client-connection.h"
 #include "auth-master-connection.h"
 #include "test-harness.h"
+#include "base64.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,4 +150,34 @@ int test_harness_remove_dir(void)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+char *test_b64(const void *data, size_t size)
+{
+	string_t *str = str_create(64);
+	base64_encode(str, data, size);
+	return str_free_without_data(&str);
+}
+
+char *harness_cont(struct harness *h, unsigned int id, const void *data, size_t size)
+{
+	char *enc = test_b64(data, size);
+	char *line = x_printf("CONT\t%u\t%s\n", id, enc);
+	harness_send(h, line, false);
+	free(line);
+	free(enc);
+	return harness_take(h);
+}
+
+char *test_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	string_t *str = str_create(4096);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		str_append_n(str, buf, n);
+	fclose(f);
+	return str_free_without_data(&str);
 }

@@ -43,4 +43,11 @@ char *users_config(void);
 /* fail the test if needle is not in haystack */
 void assert_contains(const char *haystack, const char *needle);
 
+/* base64 of data (malloc()ed) */
+char *test_b64(const void *data, size_t size);
+/* send "CONT id base64(data)" and return what the server answered */
+char *harness_cont(struct harness *h, unsigned int id, const void *data, size_t size);
+/* whole file (malloc()ed); fails the test if it can't be read */
+char *test_read_file(const char *path);
+
 #endif

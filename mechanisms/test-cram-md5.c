@@ -40,13 +40,6 @@ static void client_digest(const char *secret, const char *challenge, char hex_r[
 	hex_encode_buf(hex_r, 33, mac, 16);
 }
 
-static char *b64(const void *data, size_t size)
-{
-	string_t *str = str_create(64);
-	base64_encode(str, data, size);
-	return str_free_without_data(&str);
-}
-
 static void start(struct harness *h)
 {
 	char *conf = users_config();
@@ -79,38 +72,15 @@ static char *auth_challenge(struct harness *h, unsigned int id, const char *para
 	return str_free_without_data(&dec);
 }
 
-static char *cont(struct harness *h, unsigned int id, const void *data, size_t size)
-{
-	char *enc = b64(data, size);
-	char *line = x_printf("CONT\t%u\t%s\n", id, enc);
-	harness_send(h, line, false);
-	free(line);
-	free(enc);
-	return harness_take(h);
-}
-
 static char *respond(struct harness *h, unsigned int id, const char *user,
 		     const char *secret, const char *challenge)
 {
 	char hex[33];
 	client_digest(secret, challenge, hex);
 	char *resp = x_printf("%s %s", user, hex);
-	char *out = cont(h, id, resp, strlen(resp));
+	char *out = harness_cont(h, id, resp, strlen(resp));
 	free(resp);
 	return out;
-}
-
-static char *read_log(void)
-{
-	FILE *f = fopen(logpath, "r");
-	assert_non_null(f);
-	string_t *str = str_create(4096);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		str_append_n(str, buf, n);
-	fclose(f);
-	return str_free_without_data(&str);
 }
 
 static void test_rfc2195_vector(void **state ATTR_UNUSED)
@@ -120,7 +90,7 @@ static void test_rfc2195_vector(void **state ATTR_UNUSED)
 	/* the client implementation against RFC 2195's example */
 	client_digest(RFC_SECRET, RFC_CHALLENGE, hex);
 	assert_string_equal(hex, RFC_DIGEST);
-	char *enc = b64(RFC_CHALLENGE, strlen(RFC_CHALLENGE));
+	char *enc = test_b64(RFC_CHALLENGE, strlen(RFC_CHALLENGE));
 	assert_string_equal(enc, "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+");
 	free(enc);
 
@@ -258,11 +228,11 @@ static void test_malformed(void **state ATTR_UNUSED)
 			resp = big;
 		}
 		assert_int_equal(truncate(logpath, 0), 0);
-		char *out = cont(&h, id, resp, strlen(resp));
+		char *out = harness_cont(&h, id, resp, strlen(resp));
 		char *expect = x_printf("FAIL\t%u%s", id, malformed[i].expect);
 		if (strcmp(out, expect) != 0)
 			fail_msg("%s: expected %s got %s", malformed[i].name, expect, out);
-		char *log = read_log();
+		char *log = test_read_file(logpath);
 		if (strstr(log, malformed[i].log) == NULL)
 			fail_msg("%s: expected %s in log: %s", malformed[i].name,
 				 malformed[i].log, log);
@@ -274,7 +244,7 @@ static void test_malformed(void **state ATTR_UNUSED)
 	}
 	/* NUL bytes: refused by the protocol layer (spec §5) */
 	char *challenge = auth_challenge(&h, 30, "");
-	char *out = cont(&h, 30, "tim\0 b913a602c7eda7a495b4e6e7334d3890", 37);
+	char *out = harness_cont(&h, 30, "tim\0 b913a602c7eda7a495b4e6e7334d3890", 37);
 	assert_string_equal(out, "FAIL\t30\n");
 	free(out);
 	free(challenge);
@@ -287,7 +257,7 @@ static void test_step_order(void **state ATTR_UNUSED)
 	struct harness h;
 	start(&h);
 	/* CONT before any AUTH */
-	char *out = cont(&h, 1, "tim x", 5);
+	char *out = harness_cont(&h, 1, "tim x", 5);
 	assert_string_equal(out, "FAIL\t1\treason=Authentication request timed out\n");
 	free(out);
 	/* an initial response is ignored (server-first), as in Dovecot */
@@ -328,7 +298,7 @@ static void test_scheme_not_available(void **state ATTR_UNUSED)
 	free(challenge);
 	harness_deinit(&h);
 	log_set_fd(2);
-	char *log = read_log();
+	char *log = test_read_file(logpath);
 	assert_contains(log, "CRAM-MD5(sha): Requested CRAM-MD5 scheme, but we have "
 			"only SHA512-CRYPT (user sha, mechanism CRAM-MD5)");
 	free(log);

@@ -83,13 +83,6 @@ static char *client_response(const struct client *c)
 	return str_free_without_data(&str);
 }
 
-static char *b64(const void *data, size_t size)
-{
-	string_t *str = str_create(64);
-	base64_encode(str, data, size);
-	return str_free_without_data(&str);
-}
-
 static void start(struct harness *h, const char *realms)
 {
 	char *conf = users_config();
@@ -132,29 +125,6 @@ static char *auth_challenge(struct harness *h, unsigned int id, const char *para
 	return str_free_without_data(&dec);
 }
 
-static char *cont(struct harness *h, unsigned int id, const void *data, size_t size)
-{
-	char *enc = b64(data, size);
-	char *line = x_printf("CONT\t%u\t%s\n", id, enc);
-	harness_send(h, line, false);
-	free(line);
-	free(enc);
-	return harness_take(h);
-}
-
-static char *read_log(void)
-{
-	FILE *f = fopen(logpath, "r");
-	assert_non_null(f);
-	string_t *str = str_create(4096);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		str_append_n(str, buf, n);
-	fclose(f);
-	return str_free_without_data(&str);
-}
-
 /* The whole exchange for c (nonce filled in); expects success for user. */
 static void exchange_ok(struct harness *h, unsigned int id, struct client *c,
 			const char *user)
@@ -163,14 +133,14 @@ static void exchange_ok(struct harness *h, unsigned int id, struct client *c,
 	char *challenge = auth_challenge(h, id, "", nonce);
 	c->nonce = nonce;
 	char *resp = client_response(c);
-	char *out = cont(h, id, resp, strlen(resp));
+	char *out = harness_cont(h, id, resp, strlen(resp));
 	client_compute(c, ":", rspauth);
 	char *expect_rsp = x_printf("rspauth=%s", rspauth);
-	char *enc = b64(expect_rsp, strlen(expect_rsp));
+	char *enc = test_b64(expect_rsp, strlen(expect_rsp));
 	char *expect = x_printf("CONT\t%u\t%s\n", id, enc);
 	assert_string_equal(out, expect);
 	free(out);
-	out = cont(h, id, "", 0);
+	out = harness_cont(h, id, "", 0);
 	free(expect);
 	expect = x_printf("OK\t%u\tuser=%s\n", id, user);
 	assert_string_equal(out, expect);
@@ -270,10 +240,10 @@ static void test_success(void **state ATTR_UNUSED)
 	char *resp = x_printf("username=\"alice@example.com\",nonce=\"%s\","
 			      "cnonce=\"%s\",nc=00000001,qop=auth,digest-uri=\"imap/elwood\","
 			      "response=%s", nonce, c2.cnonce, resp_hex);
-	char *out = cont(&h, 2, resp, strlen(resp));
+	char *out = harness_cont(&h, 2, resp, strlen(resp));
 	assert_true(strncmp(out, "CONT\t2\t", 7) == 0);
 	free(out);
-	out = cont(&h, 2, "", 0);
+	out = harness_cont(&h, 2, "", 0);
 	assert_string_equal(out, "OK\t2\tuser=alice@example.com\n");
 	free(out);
 	free(resp);
@@ -294,11 +264,11 @@ static void test_success(void **state ATTR_UNUSED)
 	c3.nonce = nonce;
 	c3.authzid = NULL;
 	resp = client_response(&c3);
-	out = cont(&h, 5, resp, strlen(resp));
+	out = harness_cont(&h, 5, resp, strlen(resp));
 	char rsp[33];
 	client_compute(&c3, ":", rsp);
 	char *rspline = x_printf("rspauth=%s", rsp);
-	char *enc = b64(rspline, strlen(rspline));
+	char *enc = test_b64(rspline, strlen(rspline));
 	char *expect = x_printf("OK\t5\tuser=bob\tresp=%s\n", enc);
 	assert_string_equal(out, expect);
 	free(expect);
@@ -327,9 +297,9 @@ static void test_failures(void **state ATTR_UNUSED)
 	c.nonce = nonce;
 	char *resp = client_response(&c);
 	assert_int_equal(truncate(logpath, 0), 0);
-	char *out = cont(&h, 1, resp, strlen(resp));
+	char *out = harness_cont(&h, 1, resp, strlen(resp));
 	assert_string_equal(out, "FAIL\t1\tuser=alice@example.com\n");
-	char *log = read_log();
+	char *log = test_read_file(logpath);
 	assert_contains(log, "DIGEST-MD5: password mismatch");
 	free(log);
 	free(out);
@@ -340,7 +310,7 @@ static void test_failures(void **state ATTR_UNUSED)
 	challenge = auth_challenge(&h, 2, "", nonce);
 	c.nonce = nonce;
 	resp = client_response(&c);
-	out = cont(&h, 2, resp, strlen(resp));
+	out = harness_cont(&h, 2, resp, strlen(resp));
 	assert_string_equal(out, "FAIL\t2\tuser=nosuch@example.com\n");
 	free(out);
 	free(resp);
@@ -352,7 +322,7 @@ static void test_failures(void **state ATTR_UNUSED)
 	challenge = auth_challenge(&h, 3, "", nonce);
 	c.nonce = nonce;
 	resp = client_response(&c);
-	out = cont(&h, 3, resp, strlen(resp));
+	out = harness_cont(&h, 3, resp, strlen(resp));
 	assert_string_equal(out, "FAIL\t3\tuser=alice@example.com\tcode=authz_fail\n");
 	free(out);
 	free(resp);
@@ -364,18 +334,18 @@ static void test_failures(void **state ATTR_UNUSED)
 	challenge = auth_challenge(&h, 4, "", nonce);
 	c.nonce = nonce;
 	resp = client_response(&c);
-	out = cont(&h, 4, resp, strlen(resp));
+	out = harness_cont(&h, 4, resp, strlen(resp));
 	assert_true(strncmp(out, "CONT\t4\t", 7) == 0);
 	free(out);
-	out = cont(&h, 4, "", 0);
+	out = harness_cont(&h, 4, "", 0);
 	assert_string_equal(out, "OK\t4\tuser=alice@example.com\n");
 	free(out);
 	free(challenge);
 	challenge = auth_challenge(&h, 5, "", nonce);
 	assert_int_equal(truncate(logpath, 0), 0);
-	out = cont(&h, 5, resp, strlen(resp));
+	out = harness_cont(&h, 5, resp, strlen(resp));
 	assert_string_equal(out, "FAIL\t5\n");
-	log = read_log();
+	log = test_read_file(logpath);
 	assert_contains(log, "DIGEST-MD5(?): DIGEST-MD5: nonce is not the one we sent");
 	free(log);
 	free(out);
@@ -489,12 +459,12 @@ static void test_malformed(void **state ATTR_UNUSED)
 		char *challenge = auth_challenge(&h, id, "", nonce);
 		char *resp = expand(malformed[i].response, nonce);
 		assert_int_equal(truncate(logpath, 0), 0);
-		char *out = cont(&h, id, resp, strlen(resp));
+		char *out = harness_cont(&h, id, resp, strlen(resp));
 		/* parse errors fail before the user name is taken */
 		char *expect = x_printf("FAIL\t%u\n", id);
 		if (strcmp(out, expect) != 0)
 			fail_msg("%s: expected %s got %s", malformed[i].response, expect, out);
-		char *log = read_log();
+		char *log = test_read_file(logpath);
 		char *reason = x_printf("DIGEST-MD5: %s", malformed[i].log);
 		if (strstr(log, reason) == NULL)
 			fail_msg("%s: expected '%s' in log: %s", malformed[i].response,
@@ -508,7 +478,7 @@ static void test_malformed(void **state ATTR_UNUSED)
 	}
 	/* NUL bytes: refused by the protocol layer (spec §5) */
 	char *challenge = auth_challenge(&h, 300, "", nonce);
-	char *out = cont(&h, 300, "username=\"a\0b\"", 14);
+	char *out = harness_cont(&h, 300, "username=\"a\0b\"", 14);
 	assert_string_equal(out, "FAIL\t300\n");
 	free(out);
 	free(challenge);
@@ -527,7 +497,7 @@ static void test_step_order(void **state ATTR_UNUSED)
 
 	start(&h, "auth_realms = example.com\n");
 	/* CONT before AUTH */
-	char *out = cont(&h, 1, "username=\"alice\"", 16);
+	char *out = harness_cont(&h, 1, "username=\"alice\"", 16);
 	assert_string_equal(out, "FAIL\t1\treason=Authentication request timed out\n");
 	free(out);
 	/* a client-first response (RFC 2831 2.2) is ignored: a challenge
@@ -536,14 +506,14 @@ static void test_step_order(void **state ATTR_UNUSED)
 	assert_true(strncmp(challenge, "realm=\"example.com\",nonce=\"", 27) == 0);
 	c.nonce = nonce;
 	char *resp = client_response(&c);
-	out = cont(&h, 2, resp, strlen(resp));
+	out = harness_cont(&h, 2, resp, strlen(resp));
 	assert_true(strncmp(out, "CONT\t2\t", 7) == 0);
 	free(out);
-	out = cont(&h, 2, "", 0);
+	out = harness_cont(&h, 2, "", 0);
 	assert_string_equal(out, "OK\t2\tuser=alice@example.com\n");
 	free(out);
 	/* after OK the request is gone: the response once more */
-	out = cont(&h, 2, resp, strlen(resp));
+	out = harness_cont(&h, 2, resp, strlen(resp));
 	assert_string_equal(out, "FAIL\t2\treason=Authentication request timed out\n");
 	free(out);
 	free(resp);
@@ -567,14 +537,14 @@ static void test_scheme_not_available(void **state ATTR_UNUSED)
 	char *challenge = auth_challenge(&h, 1, "", nonce);
 	c.nonce = nonce;
 	char *resp = client_response(&c);
-	char *out = cont(&h, 1, resp, strlen(resp));
+	char *out = harness_cont(&h, 1, resp, strlen(resp));
 	assert_string_equal(out, "FAIL\t1\tuser=sha@example.com\n");
 	free(out);
 	free(resp);
 	free(challenge);
 	harness_deinit(&h);
 	log_set_fd(2);
-	char *log = read_log();
+	char *log = test_read_file(logpath);
 	assert_contains(log, "DIGEST-MD5(sha@example.com): Requested DIGEST-MD5 scheme, "
 			"but we have only SHA512-CRYPT (user sha@example.com, "
 			"mechanism DIGEST-MD5)");
