@@ -3,15 +3,19 @@
    against Dovecot side by side.
 
    N connections to a client socket (unix path or loopback host:port), each
-   doing the handshake and then keeping up to P AUTH PLAIN requests in
-   flight (pipelined), for a duration or a total count, over a set of
-   users. Reports auths/s, OK/FAIL counts, latency and errors; exit 0 only
-   when nothing unexpected happened.
+   doing the handshake and then keeping up to P AUTH requests in flight
+   (pipelined), for a duration or a total count, over a set of users.
+   Mechanisms: PLAIN (one line each way), CRAM-MD5 (challenge, response)
+   and SCRAM-SHA-256 (client-first, server-first, client-final, server
+   signature checked; -F asks for it inside OK). Reports auths/s, OK/FAIL
+   counts, latency and errors; exit 0 only when nothing unexpected
+   happened.
 
-   Deliberately self-contained (libc + pthreads only, not lib/): the
-   benchmark script can compile it with plain cc when the tree is not
+   Deliberately self-contained (libc + pthreads + libcrypto, not lib/):
+   the benchmark script can compile it with plain cc when the tree is not
    built, and the tool must not change when lib/ does. One epoll loop per
-   thread, non-blocking sockets. */
+   thread, non-blocking sockets; the multi-step exchanges are a small state
+   machine per request slot, so many of them interleave on a connection. */
 #define _GNU_SOURCE 1
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,14 +39,40 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
 #define MAX_LINE_LENGTH 16384
 #define INPUT_BUFFER_SIZE (64 * 1024)
 #define LATENCY_BUCKETS 320
 #define EXIT_UNEXPECTED 1
 #define EXIT_USAGE 2
 
+#define SCRAM_NONCE_LEN 24
+#define SCRAM_KEY_LEN SHA256_DIGEST_LENGTH
+#define SCRAM_MIN_ITERATIONS 4096
+#define SCRAM_MAX_ITERATIONS 1000000
+#define SCRAM_CACHE_MAX 4096      /* entries per thread, then start over */
+
+enum mech {
+	MECH_PLAIN,
+	MECH_CRAM_MD5,
+	MECH_SCRAM_SHA_256,
+};
+
+static const char *const mech_names[] = {
+	[MECH_PLAIN] = "PLAIN",
+	[MECH_CRAM_MD5] = "CRAM-MD5",
+	[MECH_SCRAM_SHA_256] = "SCRAM-SHA-256",
+};
+
 struct user_request {
-	/* "\tPLAIN\tservice=...\tresp=<base64>\n": everything after the id */
+	char *user, *pass, *bad_pass;   /* bad_pass: the wrong password */
+	char *sasl_user;                /* SCRAM saslname (',' '=' escaped) */
+	/* PLAIN: "\tPLAIN\tservice=...\tresp=<base64>\n"; CRAM-MD5:
+	   "\tCRAM-MD5\tservice=...\n" (tail_bad the same): everything after
+	   the id. SCRAM builds its line per request (fresh nonce). */
 	char *tail_ok;
 	size_t tail_ok_len;
 	char *tail_bad;         /* same with a wrong password */
@@ -63,6 +93,9 @@ struct settings {
 	double drain_secs;        /* wait this long for replies at the end */
 	unsigned int wrong_percent;
 	bool quiet;
+	enum mech mech;
+	bool final_resp_ok;       /* SCRAM: ask for v= inside OK */
+	const char *service;
 
 	struct user_request *users;
 	size_t user_count;
@@ -71,15 +104,29 @@ struct settings {
 struct stats {
 	uint64_t sent, ok, fail;
 	uint64_t mismatches;      /* OK for a wrong password or FAIL for a right one */
+	uint64_t bad_server_sigs; /* SCRAM v= missing or wrong (counted as mismatch) */
+	uint64_t pbkdf2_runs;     /* SCRAM SaltedPassword cache misses */
 	uint64_t protocol_errors, disconnects, lost, timeouts, connect_errors;
 	uint64_t latency_sum_usecs;
 	uint64_t latency[LATENCY_BUCKETS];
 };
 
+enum slot_step {
+	STEP_FIRST,               /* AUTH sent; PLAIN: OK/FAIL; others: CONT */
+	STEP_RESPONSE,            /* CRAM: response sent, OK/FAIL next;
+				     SCRAM: client-final sent, v= next */
+	STEP_FINAL,               /* SCRAM: empty CONT sent, OK next */
+};
+
 struct slot {
 	uint32_t id;              /* 0 = free */
 	bool expect_ok;
+	enum slot_step step;
+	bool sig_verified;        /* SCRAM: v= matched */
+	size_t user;              /* index into settings.users */
 	uint64_t start_nsecs;
+	char nonce[SCRAM_NONCE_LEN + 1];
+	unsigned char server_sig[SCRAM_KEY_LEN];
 };
 
 enum conn_state {
@@ -95,7 +142,7 @@ struct conn {
 	struct worker *worker;
 	int fd;
 	enum conn_state state;
-	bool version_seen, mech_seen, plain_seen;
+	bool version_seen, mech_seen, mech_offered;
 
 	char *in;
 	size_t in_len;
@@ -108,6 +155,15 @@ struct conn {
 	unsigned int free_count;
 	uint32_t generation;
 	size_t next_user;
+};
+
+/* SCRAM SaltedPassword cache: PBKDF2 depends only on (password, salt,
+   iterations), so the client's own 4096 rounds run once per distinct
+   stored hash, not per auth. Open addressing, per thread, no locks. */
+struct scram_cache_entry {
+	char *key;                /* "password\0salt_b64\0iterations" packed */
+	size_t key_len;
+	unsigned char salted[SCRAM_KEY_LEN];
 };
 
 struct worker {
@@ -125,6 +181,8 @@ struct worker {
 	struct stats st;
 	uint64_t first_nsecs, last_reply_nsecs;
 	char first_error[256];
+	struct scram_cache_entry *scram_cache;  /* 2 * SCRAM_CACHE_MAX slots */
+	unsigned int scram_cache_count;
 };
 
 static uint64_t now_nsecs(void)
@@ -236,6 +294,47 @@ static void base64_encode(const unsigned char *src, size_t size, char *dest)
 	dest[o] = '\0';
 }
 
+static int base64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+') return 62;
+	if (c == '/') return 63;
+	return -1;
+}
+
+/* Strict-enough decoder for server data: returns the length written to
+   dest (room for len / 4 * 3 bytes + 1, NUL-terminated) or -1. */
+static ssize_t base64_decode(const char *src, size_t len, unsigned char *dest)
+{
+	size_t o = 0;
+	unsigned int acc = 0, bits = 0, pad = 0;
+
+	if (len % 4 != 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (src[i] == '=') {
+			if (i + 2 < len)
+				return -1;
+			pad++;
+			continue;
+		}
+		int v = base64_value((unsigned char)src[i]);
+		if (v < 0 || pad > 0)
+			return -1;
+		acc = (acc << 6) | (unsigned int)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			dest[o++] = (unsigned char)(acc >> bits);
+			acc &= (1U << bits) - 1;
+		}
+	}
+	dest[o] = '\0';
+	return (ssize_t)o;
+}
+
 /* PLAIN (RFC 4616) without authzid: NUL user NUL password, as MTAs
    forward it. */
 static char *build_tail(const char *service, const char *user,
@@ -267,6 +366,26 @@ static bool user_name_valid(const char *user)
 	return *user != '\0' && strpbrk(user, "\t\n\r\001") == NULL;
 }
 
+/* RFC 5802 saslname: ',' -> "=2C", '=' -> "=3D" */
+static char *scram_escape(const char *user)
+{
+	char *out = xmalloc(strlen(user) * 3 + 1), *o = out;
+
+	for (; *user != '\0'; user++) {
+		if (*user == ',') {
+			memcpy(o, "=2C", 3);
+			o += 3;
+		} else if (*user == '=') {
+			memcpy(o, "=3D", 3);
+			o += 3;
+		} else {
+			*o++ = *user;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 static void add_user(struct settings *set, size_t *alloc, const char *service,
 		     const char *user, const char *pass)
 {
@@ -279,9 +398,25 @@ static void add_user(struct settings *set, size_t *alloc, const char *service,
 	char *bad = xmalloc(bad_size);
 
 	snprintf(bad, bad_size, "%s-wrong", pass);
-	u->tail_ok = build_tail(service, user, pass, &u->tail_ok_len);
-	u->tail_bad = build_tail(service, user, bad, &u->tail_bad_len);
-	free(bad);
+	u->user = strdup(user);
+	u->pass = strdup(pass);
+	u->bad_pass = bad;
+	u->sasl_user = scram_escape(user);
+	if (u->user == NULL || u->pass == NULL) {
+		fprintf(stderr, "auth-load: out of memory\n");
+		abort();
+	}
+	if (set->mech == MECH_PLAIN) {
+		u->tail_ok = build_tail(service, user, pass, &u->tail_ok_len);
+		u->tail_bad = build_tail(service, user, bad, &u->tail_bad_len);
+	} else if (set->mech == MECH_CRAM_MD5) {
+		size_t size = strlen(service) + 64;
+		u->tail_ok = xmalloc(size);
+		u->tail_ok_len = (size_t)snprintf(u->tail_ok, size,
+			"\tCRAM-MD5\tservice=%s\tnologin\n", service);
+		u->tail_bad = strdup(u->tail_ok);
+		u->tail_bad_len = u->tail_ok_len;
+	}
 }
 
 /* File lines: "user:password" (split at the first ':'); '#' comments
@@ -511,6 +646,294 @@ static uint32_t worker_random(struct worker *w)
 	return w->rand_state = x;
 }
 
+/* ---- CRAM-MD5 and SCRAM-SHA-256 client side ---------------------------- */
+
+#define SCRAM_MAX_USER 255        /* escaped user name, checked at startup */
+#define SCRAM_MAX_SERVER_MSG 1024 /* decoded server-first / server-final */
+
+static void conn_send_cont(struct conn *conn, uint32_t id,
+			   const void *data, size_t len)
+{
+	char head[40];
+	char *b64 = xmalloc((len + 2) / 3 * 4 + 2);
+	int n = snprintf(head, sizeof(head), "CONT\t%" PRIu32 "\t", id);
+
+	base64_encode(data, len, b64);
+	size_t blen = strlen(b64);
+	b64[blen++] = '\n';
+	conn_append(conn, head, (size_t)n);
+	conn_append(conn, b64, blen);
+	free(b64);
+}
+
+static void scram_send_first(struct conn *conn, struct slot *slot,
+			     const struct user_request *u)
+{
+	static const char chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct worker *w = conn->worker;
+	const struct settings *set = w->set;
+	char first[SCRAM_MAX_USER + SCRAM_NONCE_LEN + 16];
+	char b64[sizeof(first) / 3 * 4 + 8];
+	char head[64];
+
+	for (unsigned int i = 0; i < SCRAM_NONCE_LEN; i++)
+		slot->nonce[i] = chars[(worker_random(w) >> 8) & 63];
+	slot->nonce[SCRAM_NONCE_LEN] = '\0';
+	int n = snprintf(first, sizeof(first), "n,,n=%s,r=%s",
+			 u->sasl_user, slot->nonce);
+	base64_encode((const unsigned char *)first, (size_t)n, b64);
+	n = snprintf(head, sizeof(head), "AUTH\t%" PRIu32 "\tSCRAM-SHA-256\tservice=",
+		     slot->id);
+	conn_append(conn, head, (size_t)n);
+	conn_append(conn, set->service, strlen(set->service));
+	const char *params = set->final_resp_ok ?
+		"\tnologin\tfinal-resp-ok\tresp=" : "\tnologin\tresp=";
+	conn_append(conn, params, strlen(params));
+	conn_append(conn, b64, strlen(b64));
+	conn_append(conn, "\n", 1);
+}
+
+static uint64_t fnv1a(const char *data, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)data[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* SaltedPassword for (password, salt, iterations), from the per-thread
+   cache or PBKDF2. Returns false when the salt is not base64. */
+static bool scram_salted_password(struct worker *w, const char *pass,
+				  const char *salt_b64, size_t salt_b64_len,
+				  unsigned int iterations,
+				  unsigned char salted_r[SCRAM_KEY_LEN])
+{
+	const size_t table_size = 2 * SCRAM_CACHE_MAX;
+	size_t plen = strlen(pass);
+	size_t key_len = plen + 1 + salt_b64_len + 1 + sizeof(iterations);
+	char *key = xmalloc(key_len);
+
+	memcpy(key, pass, plen + 1);
+	memcpy(key + plen + 1, salt_b64, salt_b64_len);
+	key[plen + 1 + salt_b64_len] = '\0';
+	memcpy(key + plen + 2 + salt_b64_len, &iterations, sizeof(iterations));
+
+	if (w->scram_cache == NULL)
+		w->scram_cache = xmalloc(table_size * sizeof(*w->scram_cache));
+	size_t pos = fnv1a(key, key_len) % table_size;
+	while (w->scram_cache[pos].key != NULL) {
+		struct scram_cache_entry *e = &w->scram_cache[pos];
+		if (e->key_len == key_len && memcmp(e->key, key, key_len) == 0) {
+			memcpy(salted_r, e->salted, SCRAM_KEY_LEN);
+			free(key);
+			return true;
+		}
+		pos = (pos + 1) % table_size;
+	}
+
+	unsigned char *salt = xmalloc(salt_b64_len / 4 * 3 + 1);
+	ssize_t salt_len = base64_decode(salt_b64, salt_b64_len, salt);
+	if (salt_len <= 0) {
+		free(salt);
+		free(key);
+		return false;
+	}
+	w->st.pbkdf2_runs++;
+	if (PKCS5_PBKDF2_HMAC(pass, (int)plen, salt, (int)salt_len,
+			      (int)iterations, EVP_sha256(),
+			      SCRAM_KEY_LEN, salted_r) != 1) {
+		fprintf(stderr, "auth-load: PKCS5_PBKDF2_HMAC() failed\n");
+		abort();
+	}
+	free(salt);
+
+	if (w->scram_cache_count >= SCRAM_CACHE_MAX) {
+		/* bounded: start over rather than evict one by one */
+		for (size_t i = 0; i < table_size; i++) {
+			free(w->scram_cache[i].key);
+			w->scram_cache[i].key = NULL;
+		}
+		w->scram_cache_count = 0;
+		pos = fnv1a(key, key_len) % table_size;
+	}
+	w->scram_cache[pos].key = key;
+	w->scram_cache[pos].key_len = key_len;
+	memcpy(w->scram_cache[pos].salted, salted_r, SCRAM_KEY_LEN);
+	w->scram_cache_count++;
+	return true;
+}
+
+static void hmac_sha256(const unsigned char *key, size_t key_len,
+			const void *data, size_t len,
+			unsigned char out[SCRAM_KEY_LEN])
+{
+	unsigned int out_len = SCRAM_KEY_LEN;
+
+	if (HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) == NULL) {
+		fprintf(stderr, "auth-load: HMAC() failed\n");
+		abort();
+	}
+}
+
+/* server-first "r=<nonce>,s=<salt>,i=<iterations>[,...]" -> client-final */
+static int scram_server_first(struct conn *conn, struct slot *slot,
+			      const char *msg, size_t msg_len)
+{
+	struct worker *w = conn->worker;
+	const struct user_request *u = &w->set->users[slot->user];
+	const char *r, *r_end, *salt, *salt_end, *iter;
+	char *end;
+
+	if (strncmp(msg, "r=", 2) != 0)
+		goto bad;
+	r = msg + 2;
+	r_end = strchr(r, ',');
+	if (r_end == NULL || (size_t)(r_end - r) <= SCRAM_NONCE_LEN ||
+	    memcmp(r, slot->nonce, SCRAM_NONCE_LEN) != 0 ||
+	    strncmp(r_end, ",s=", 3) != 0)
+		goto bad;
+	salt = r_end + 3;
+	salt_end = strchr(salt, ',');
+	if (salt_end == NULL || salt_end == salt || strncmp(salt_end, ",i=", 3) != 0)
+		goto bad;
+	iter = salt_end + 3;
+	errno = 0;
+	unsigned long iterations = strtoul(iter, &end, 10);
+	if (errno != 0 || end == iter || (*end != '\0' && *end != ',') ||
+	    iterations < SCRAM_MIN_ITERATIONS || iterations > SCRAM_MAX_ITERATIONS)
+		goto bad;
+
+	unsigned char salted[SCRAM_KEY_LEN], client_key[SCRAM_KEY_LEN];
+	unsigned char stored_key[SCRAM_KEY_LEN], server_key[SCRAM_KEY_LEN];
+	unsigned char client_sig[SCRAM_KEY_LEN], proof[SCRAM_KEY_LEN];
+	if (!scram_salted_password(w, slot->expect_ok ? u->pass : u->bad_pass,
+				   salt, (size_t)(salt_end - salt),
+				   (unsigned int)iterations, salted))
+		goto bad;
+	hmac_sha256(salted, sizeof(salted), "Client Key", 10, client_key);
+	SHA256(client_key, sizeof(client_key), stored_key);
+	hmac_sha256(salted, sizeof(salted), "Server Key", 10, server_key);
+
+	/* AuthMessage = client-first-bare "," server-first ","
+	   client-final-without-proof */
+	size_t nonce_len = (size_t)(r_end - r);
+	size_t am_size = strlen(u->sasl_user) + msg_len + nonce_len + 64;
+	char *am = xmalloc(am_size);
+	int am_len = snprintf(am, am_size, "n=%s,r=%s,%s,c=biws,r=%.*s",
+			      u->sasl_user, slot->nonce, msg,
+			      (int)nonce_len, r);
+	hmac_sha256(stored_key, sizeof(stored_key), am, (size_t)am_len, client_sig);
+	hmac_sha256(server_key, sizeof(server_key), am, (size_t)am_len,
+		    slot->server_sig);
+	free(am);
+	for (unsigned int i = 0; i < SCRAM_KEY_LEN; i++)
+		proof[i] = client_key[i] ^ client_sig[i];
+
+	char proof_b64[SCRAM_KEY_LEN / 3 * 4 + 8];
+	base64_encode(proof, sizeof(proof), proof_b64);
+	size_t final_size = nonce_len + sizeof(proof_b64) + 32;
+	char *final = xmalloc(final_size);
+	int final_len = snprintf(final, final_size, "c=biws,r=%.*s,p=%s",
+				 (int)nonce_len, r, proof_b64);
+	conn_send_cont(conn, slot->id, final, (size_t)final_len);
+	free(final);
+	slot->step = STEP_RESPONSE;
+	return 0;
+bad:
+	w->st.protocol_errors++;
+	worker_error(w, "bad SCRAM server-first message: %.80s", msg);
+	return -1;
+}
+
+/* server-final (base64 text) "v=<ServerSignature>": sets sig_verified */
+static void scram_server_final(struct worker *w, struct slot *slot,
+			       const char *b64, size_t len)
+{
+	unsigned char msg[SCRAM_MAX_SERVER_MSG + 1];
+	char expected[SCRAM_KEY_LEN / 3 * 4 + 8];
+
+	if (len / 4 * 3 > SCRAM_MAX_SERVER_MSG ||
+	    base64_decode(b64, len, msg) < 0) {
+		worker_error(w, "SCRAM server-final is not base64: %.80s", b64);
+		return;
+	}
+	base64_encode(slot->server_sig, sizeof(slot->server_sig), expected);
+	if (strncmp((const char *)msg, "v=", 2) == 0 &&
+	    strcmp((const char *)msg + 2, expected) == 0)
+		slot->sig_verified = true;
+	else if (slot->expect_ok)
+		worker_error(w, "SCRAM server signature mismatch: got %.60s, want v=%s",
+			     (const char *)msg, expected);
+}
+
+/* CRAM-MD5 challenge -> "user hexdigest" */
+static void cram_md5_response(struct conn *conn, struct slot *slot,
+			      const unsigned char *challenge, size_t len)
+{
+	const struct user_request *u = &conn->worker->set->users[slot->user];
+	const char *pass = slot->expect_ok ? u->pass : u->bad_pass;
+	unsigned char digest[16];
+	unsigned int digest_len = sizeof(digest);
+
+	if (HMAC(EVP_md5(), pass, (int)strlen(pass), challenge, len,
+		 digest, &digest_len) == NULL) {
+		fprintf(stderr, "auth-load: HMAC() failed\n");
+		abort();
+	}
+	size_t ulen = strlen(u->user);
+	char *resp = xmalloc(ulen + 1 + 32 + 1);
+	memcpy(resp, u->user, ulen);
+	resp[ulen] = ' ';
+	for (unsigned int i = 0; i < 16; i++)
+		snprintf(resp + ulen + 1 + i * 2, 3, "%02x", digest[i]);
+	conn_send_cont(conn, slot->id, resp, ulen + 33);
+	free(resp);
+	slot->step = STEP_RESPONSE;
+}
+
+/* CONT <id> <base64> for an outstanding request. Returns -1 to kill. */
+static int conn_continue(struct conn *conn, struct slot *slot, const char *data)
+{
+	struct worker *w = conn->worker;
+	enum mech mech = w->set->mech;
+	size_t len = strlen(data);
+	unsigned char msg[SCRAM_MAX_SERVER_MSG + 1];
+
+	if (mech == MECH_SCRAM_SHA_256 && slot->step == STEP_RESPONSE) {
+		scram_server_final(w, slot, data, len);
+		conn_send_cont(conn, slot->id, "", 0);
+		slot->step = STEP_FINAL;
+		return 0;
+	}
+	if (mech == MECH_PLAIN || slot->step != STEP_FIRST) {
+		w->st.protocol_errors++;
+		worker_error(w, "unexpected CONT for %s: %.80s",
+			     mech_names[mech], data);
+		return -1;
+	}
+	ssize_t mlen = len / 4 * 3 > SCRAM_MAX_SERVER_MSG ? -1 :
+		base64_decode(data, len, msg);
+	if (mlen < 0) {
+		w->st.protocol_errors++;
+		worker_error(w, "CONT data is not base64 (or too long): %.80s", data);
+		return -1;
+	}
+	if (mech == MECH_CRAM_MD5) {
+		cram_md5_response(conn, slot, msg, (size_t)mlen);
+		return 0;
+	}
+	if (memchr(msg, '\0', (size_t)mlen) != NULL) {
+		w->st.protocol_errors++;
+		worker_error(w, "SCRAM server-first contains NUL");
+		return -1;
+	}
+	return scram_server_first(conn, slot, (const char *)msg, (size_t)mlen);
+}
+
 /* Fill the pipeline up to P requests in flight. */
 static void conn_fill(struct conn *conn)
 {
@@ -525,6 +948,7 @@ static void conn_fill(struct conn *conn)
 		struct slot *slot = &conn->slots[s];
 		const struct user_request *u = &set->users[conn->next_user];
 
+		slot->user = conn->next_user;
 		if (++conn->next_user == set->user_count)
 			conn->next_user = 0;
 		/* id - 1 = generation * P + slot: unique among the
@@ -534,8 +958,15 @@ static void conn_fill(struct conn *conn)
 			conn->generation = 0;
 		slot->expect_ok = set->wrong_percent == 0 ||
 			worker_random(w) % 100 >= set->wrong_percent;
+		slot->step = STEP_FIRST;
+		slot->sig_verified = false;
 		slot->start_nsecs = now_nsecs();
 
+		if (set->mech == MECH_SCRAM_SHA_256) {
+			scram_send_first(conn, slot, u);
+			w->st.sent++;
+			continue;
+		}
 		int n = snprintf(idbuf, sizeof(idbuf), "AUTH\t%" PRIu32, slot->id);
 		conn_append(conn, idbuf, (size_t)n);
 		if (slot->expect_ok)
@@ -560,17 +991,20 @@ static int conn_handshake_line(struct conn *conn, char *line)
 		}
 		conn->version_seen = true;
 	} else if (strncmp(line, "MECH\t", 5) == 0) {
+		const char *name = mech_names[w->set->mech];
+		size_t nlen = strlen(name);
 		conn->mech_seen = true;
-		if (strncasecmp(line + 5, "PLAIN", 5) == 0 &&
-		    (line[10] == '\0' || line[10] == '\t'))
-			conn->plain_seen = true;
+		if (strncasecmp(line + 5, name, nlen) == 0 &&
+		    (line[5 + nlen] == '\0' || line[5 + nlen] == '\t'))
+			conn->mech_offered = true;
 	} else if (strncmp(line, "SPID\t", 5) == 0 && !conn->mech_seen) {
 		worker_error(w, "%s is an auth master/userdb socket, not a client socket",
 			     w->set->target);
 		return -1;
 	} else if (strcmp(line, "DONE") == 0) {
-		if (!conn->plain_seen) {
-			worker_error(w, "%s does not offer PLAIN", w->set->target);
+		if (!conn->mech_offered) {
+			worker_error(w, "%s does not offer %s", w->set->target,
+				     mech_names[w->set->mech]);
 			return -1;
 		}
 		conn->state = CONN_READY;
@@ -583,17 +1017,18 @@ static int conn_reply_line(struct conn *conn, char *line)
 {
 	struct worker *w = conn->worker;
 	const struct settings *set = w->set;
-	bool ok;
+	bool ok = false, cont = false;
 	const char *rest;
 
 	if (strncmp(line, "OK\t", 3) == 0) {
 		ok = true;
 		rest = line + 3;
 	} else if (strncmp(line, "FAIL\t", 5) == 0) {
-		ok = false;
+		rest = line + 5;
+	} else if (strncmp(line, "CONT\t", 5) == 0) {
+		cont = true;
 		rest = line + 5;
 	} else {
-		/* CONT (PLAIN has no continuation) or anything else */
 		w->st.protocol_errors++;
 		worker_error(w, "unexpected reply: %.80s", line);
 		return -1;
@@ -615,6 +1050,33 @@ static int conn_reply_line(struct conn *conn, char *line)
 		worker_error(w, "reply for an id we have not sent: %.80s", line);
 		return -1;
 	}
+	if (cont)
+		return conn_continue(conn, slot, *end == '\t' ? end + 1 : end);
+
+	bool sig_bad = false;
+	if (set->mech != MECH_PLAIN && ok && slot->step == STEP_FIRST) {
+		w->st.protocol_errors++;
+		worker_error(w, "OK before the %s exchange finished: %.80s",
+			     mech_names[set->mech], line);
+		return -1;
+	}
+	if (set->mech == MECH_SCRAM_SHA_256 && ok) {
+		if (slot->step == STEP_RESPONSE) {
+			/* final-resp-ok: v= comes as resp= in OK */
+			const char *resp = strstr(end, "\tresp=");
+			if (resp != NULL) {
+				resp += 6;
+				size_t rlen = strcspn(resp, "\t");
+				scram_server_final(w, slot, resp, rlen);
+			}
+		}
+		if (!slot->sig_verified) {
+			sig_bad = true;
+			w->st.bad_server_sigs++;
+			worker_error(w, "OK without a valid SCRAM server signature: %.80s",
+				     line);
+		}
+	}
 
 	uint64_t now = now_nsecs();
 	uint64_t usecs = (now - slot->start_nsecs) / 1000;
@@ -625,6 +1087,8 @@ static int conn_reply_line(struct conn *conn, char *line)
 		w->st.ok++;
 	else
 		w->st.fail++;
+	if (sig_bad && ok == slot->expect_ok)
+		w->st.mismatches++;
 	if (ok != slot->expect_ok) {
 		w->st.mismatches++;
 		worker_error(w, "%s for a %s password: %.80s", ok ? "OK" : "FAIL",
@@ -866,6 +1330,12 @@ static void *worker_run(void *context)
 		w->last_reply_nsecs = now_nsecs();
 	for (unsigned int i = 0; i < w->conn_count; i++)
 		conn_free(&w->conns[i]);
+	if (w->scram_cache != NULL) {
+		for (size_t i = 0; i < 2 * SCRAM_CACHE_MAX; i++)
+			free(w->scram_cache[i].key);
+		free(w->scram_cache);
+		w->scram_cache = NULL;
+	}
 	(void)close(w->epfd);
 	return NULL;
 }
@@ -877,6 +1347,9 @@ static void usage(void)
 	fprintf(stderr,
 "usage: auth-load -s SOCKET [options]\n"
 "  -s SOCKET    auth client socket: /unix/path or host:port (loopback only)\n"
+"  -m MECH      PLAIN (default), CRAM-MD5 or SCRAM-SHA-256\n"
+"  -F           SCRAM: send final-resp-ok (server signature inside OK, one\n"
+"               round trip less; default: the extra CONT round, as Postfix)\n"
 "  -c N         connections (default 8)\n"
 "  -p P         requests in flight per connection (default 4)\n"
 "  -d SECONDS   run this long (default 10)\n"
@@ -913,13 +1386,16 @@ int main(int argc, char **argv)
 	};
 	const char *target = NULL, *users_file = NULL;
 	const char *prefix = "user", *password = "pass", *service = "smtp";
+	const char *mech = "PLAIN";
 	unsigned int gen_count = 1000;
 	int c;
 
-	while ((c = getopt(argc, argv, "s:c:p:d:n:f:k:U:P:w:S:t:D:qh")) != -1) {
+	while ((c = getopt(argc, argv, "s:m:Fc:p:d:n:f:k:U:P:w:S:t:D:qh")) != -1) {
 		char *end;
 		switch (c) {
 		case 's': target = optarg; break;
+		case 'm': mech = optarg; break;
+		case 'F': set.final_resp_ok = true; break;
 		case 'c':
 			if (parse_uint(optarg, 1, 100000, &set.connections) < 0)
 				goto bad_arg;
@@ -978,6 +1454,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "auth-load: -S and -U must not hold TAB/CR/LF\n");
 		return EXIT_USAGE;
 	}
+	if (strcasecmp(mech, "PLAIN") == 0)
+		set.mech = MECH_PLAIN;
+	else if (strcasecmp(mech, "CRAM-MD5") == 0)
+		set.mech = MECH_CRAM_MD5;
+	else if (strcasecmp(mech, "SCRAM-SHA-256") == 0)
+		set.mech = MECH_SCRAM_SHA_256;
+	else {
+		fprintf(stderr, "auth-load: -m takes PLAIN, CRAM-MD5 or SCRAM-SHA-256\n");
+		return EXIT_USAGE;
+	}
+	set.service = service;
 	if (parse_target(&set, target) < 0)
 		return EXIT_USAGE;
 	if (users_file != NULL) {
@@ -985,6 +1472,14 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 	} else {
 		generate_users(&set, prefix, gen_count, password, service);
+	}
+	for (size_t i = 0; i < set.user_count; i++) {
+		if (set.mech == MECH_SCRAM_SHA_256 &&
+		    strlen(set.users[i].sasl_user) > SCRAM_MAX_USER) {
+			fprintf(stderr, "auth-load: user name longer than %d bytes: %.40s...\n",
+				SCRAM_MAX_USER, set.users[i].user);
+			return EXIT_USAGE;
+		}
 	}
 	if (set.threads > set.connections)
 		set.threads = set.connections;
@@ -1034,6 +1529,8 @@ int main(int argc, char **argv)
 		total.ok += st->ok;
 		total.fail += st->fail;
 		total.mismatches += st->mismatches;
+		total.bad_server_sigs += st->bad_server_sigs;
+		total.pbkdf2_runs += st->pbkdf2_runs;
 		total.protocol_errors += st->protocol_errors;
 		total.disconnects += st->disconnects;
 		total.lost += st->lost;
@@ -1060,8 +1557,11 @@ int main(int argc, char **argv)
 		total.timeouts + total.connect_errors;
 
 	if (!set.quiet) {
-		printf("auth-load: %s, %u connections x %u in flight, %u thread(s), %zu users%s\n",
-		       set.target, set.connections, set.pipeline, set.threads,
+		printf("auth-load: %s %s%s, %u connections x %u in flight, %u thread(s), %zu users%s\n",
+		       set.target, mech_names[set.mech],
+		       set.mech == MECH_SCRAM_SHA_256 && set.final_resp_ok ?
+		       " (final-resp-ok)" : "",
+		       set.connections, set.pipeline, set.threads,
 		       set.user_count, set.wrong_percent > 0 ? "" : ", all passwords right");
 		printf("  auths      %" PRIu64 " in %.2f s = %.1f auths/s\n", done, elapsed, rate);
 		printf("  OK/FAIL    %" PRIu64 " / %" PRIu64 "  (unexpected results: %" PRIu64 ")\n",
@@ -1074,6 +1574,10 @@ int main(int argc, char **argv)
 		       ", lost %" PRIu64 ", protocol %" PRIu64 ", timeouts %" PRIu64 ")\n",
 		       errors, total.connect_errors, total.disconnects, total.lost,
 		       total.protocol_errors, total.timeouts);
+		if (set.mech == MECH_SCRAM_SHA_256)
+			printf("  SCRAM      %" PRIu64 " bad server signatures, %" PRIu64
+			       " client PBKDF2 runs (rest cached)\n",
+			       total.bad_server_sigs, total.pbkdf2_runs);
 		printf("  client CPU %.2f s\n", client_cpu);
 		if (first_error != NULL)
 			printf("  first error: %s\n", first_error);
@@ -1094,6 +1598,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < set.user_count; i++) {
 		free(set.users[i].tail_ok);
 		free(set.users[i].tail_bad);
+		free(set.users[i].user);
+		free(set.users[i].pass);
+		free(set.users[i].bad_pass);
+		free(set.users[i].sasl_user);
 	}
 	free(set.users);
 	return errors == 0 && total.mismatches == 0 && done > 0 ? 0 : EXIT_UNEXPECTED;

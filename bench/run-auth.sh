@@ -2,8 +2,10 @@
 # bench/run-auth.sh: roost-auth and Dovecot's auth server side by side under
 # the same load (bench/auth-load), measuring each server's own CPU time.
 #
-# Cases: PLAIN cache off, PLAIN cache on, SSHA256, SHA512-CRYPT, BLF-CRYPT,
-# each a passwd-file passdb of K users. For every case and server:
+# Cases: PLAIN cache off, PLAIN cache on, SSHA256, SHA512-CRYPT, BLF-CRYPT
+# (all AUTH PLAIN), CRAM-MD5 against {PLAIN} and {CRAM-MD5} stored users,
+# SCRAM-SHA-256 against {SCRAM-SHA-256} stored users; each a passwd-file
+# passdb of K users. For every case and server:
 #   start the server, warm up, read the server processes' user+sys ticks
 #   (/proc/PID/stat), run auth-load for the duration, read them again, stop.
 # Prints auths/s and server CPU-seconds per 1,000 auths, the ratio
@@ -30,7 +32,11 @@ usage: bench/run-auth.sh [options]
   --rounds R             measure every case R times (servers alternating) and
                          report the medians (default 1; 3 on a noisy machine)
   --cases "LIST"         subset of: plain-nocache plain-cache ssha256
-                         sha512-crypt blf-crypt (default: all)
+                         sha512-crypt blf-crypt cram-md5 cram-md5-stored
+                         scram-sha-256 (default: all)
+  --final-resp-ok        SCRAM: the client sends final-resp-ok (server
+                         signature inside OK, one round trip less; default:
+                         the extra CONT round, as Postfix does)
   --keep                 keep the temp dir (configs, logs, raw results)
 Environment: ROOST_BUILD_DIR = directory holding roost-auth and bench/auth-load,
 bench/hash-rate (default: the repository root). Missing bench tools are compiled
@@ -50,8 +56,9 @@ CONNS=8
 PIPELINE=16
 LOAD_THREADS=1
 ROUNDS=1
-CASES="plain-nocache plain-cache ssha256 sha512-crypt blf-crypt"
+CASES="plain-nocache plain-cache ssha256 sha512-crypt blf-crypt cram-md5 cram-md5-stored scram-sha-256"
 KEEP=""
+FINAL_RESP_OK=""
 PASSWORD="bench-pass"
 
 while [ $# -gt 0 ]; do
@@ -67,6 +74,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--cases) CASES=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
+	--final-resp-ok) FINAL_RESP_OK=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "run-auth: unknown option: $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -76,7 +84,7 @@ for n in "$DURATION" "$WARMUP" "$USERS" "$DISTINCT" "$CONNS" "$PIPELINE" "$LOAD_
 	[[ $n =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "run-auth: not a number: $n" >&2; exit 2; }
 done
 for c in $CASES; do
-	case $c in plain-nocache|plain-cache|ssha256|sha512-crypt|blf-crypt) ;;
+	case $c in plain-nocache|plain-cache|ssha256|sha512-crypt|blf-crypt|cram-md5|cram-md5-stored|scram-sha-256) ;;
 	*) echo "run-auth: unknown case: $c" >&2; exit 2 ;; esac
 done
 
@@ -134,10 +142,11 @@ find_or_build() {   # NAME EXTRA_LIBS -> path
 	if [ -x "$BUILD/bench/$name" ]; then echo "$BUILD/bench/$name"; return; fi
 	local cc=${CC:-cc}
 	command -v "$cc" >/dev/null || { echo "run-auth: $BUILD/bench/$name is not built and there is no C compiler (make bench/$name)" >&2; return 1; }
+	# shellcheck disable=SC2086  # $libs: several words
 	"$cc" -O2 -o "$DIR/$name" "$REPO/bench/$name.c" $libs || { echo "run-auth: cannot compile bench/$name.c" >&2; return 1; }
 	echo "$DIR/$name"
 }
-AUTH_LOAD=$(find_or_build auth-load -pthread)
+AUTH_LOAD=$(find_or_build auth-load "-pthread -lcrypto")
 HASH_RATE=$(find_or_build hash-rate -lcrypt)
 
 ROOST_AUTH="$BUILD/roost-auth"
@@ -160,10 +169,20 @@ printf 'base_dir = %s/doveadm-run\n' "$DIR" >"$DIR/doveadm.conf"
 # ---- users -------------------------------------------------------------------
 scheme_of() {
 	case $1 in
-	plain-nocache|plain-cache) echo PLAIN ;;
+	plain-nocache|plain-cache|cram-md5) echo PLAIN ;;
 	ssha256) echo SSHA256 ;;
 	sha512-crypt) echo SHA512-CRYPT ;;
 	blf-crypt) echo BLF-CRYPT ;;
+	cram-md5-stored) echo CRAM-MD5 ;;
+	scram-sha-256) echo SCRAM-SHA-256 ;;
+	esac
+}
+
+mech_of() {   # CASE -> SASL mechanism auth-load uses
+	case $1 in
+	cram-md5|cram-md5-stored) echo CRAM-MD5 ;;
+	scram-sha-256) echo SCRAM-SHA-256 ;;
+	*) echo PLAIN ;;
 	esac
 }
 
@@ -185,9 +204,11 @@ make_users() {
 }
 
 # ---- configs -----------------------------------------------------------------
-common_config() {   # DIR CACHE_SIZE (0 = no cache: the default, not written)
+common_config() {   # DIR CACHE_SIZE (0 = no cache: the default, not written) MECH
+	local mechs=plain
+	[ "$3" = PLAIN ] || mechs="plain $(tr '[:upper:]' '[:lower:]' <<<"$3")"
 	cat <<EOF
-auth_mechanisms = plain
+auth_mechanisms = $mechs
 auth_failure_delay = 0
 $([ "$2" = 0 ] || echo "auth_cache_size = $2")
 disable_plaintext_auth = no
@@ -207,8 +228,8 @@ service auth {
 EOF
 }
 
-write_config() {   # SERVER RUNDIR CACHE_SIZE
-	local server=$1 d=$2 cache=$3
+write_config() {   # SERVER RUNDIR CACHE_SIZE MECH
+	local server=$1 d=$2 cache=$3 mech=$4
 	if [ "$server" = dovecot ]; then
 		cat >"$d/dovecot.conf" <<EOF
 # Dovecot with only its auth service (shared/services.md section 8)
@@ -225,13 +246,13 @@ service anvil {
     mode = 0
   }
 }
-$(common_config "$d" "$cache")
+$(common_config "$d" "$cache" "$mech")
 EOF
 	else
 		cat >"$d/roost.conf" <<EOF
 base_dir = $d/run
 log_path = $d/server.log
-$(common_config "$d" "$cache")
+$(common_config "$d" "$cache" "$mech")
 EOF
 	fi
 	chmod 644 "$d"/*.conf
@@ -314,14 +335,17 @@ run_case() {   # CASE SERVER ROUND
 	chmod 755 "$d"
 	cp "$DIR/users-$(scheme_of "$c")" "$d/users"
 	[ "$c" = plain-cache ] && cache=10M
-	write_config "$server" "$d" "$cache"
+	local mech
+	mech=$(mech_of "$c")
+	write_config "$server" "$d" "$cache" "$mech"
 	if ! start_server "$server" "$d"; then
 		note_status "$c,$server" "did not start"
 		stop_server
 		return
 	fi
 	local load=("$AUTH_LOAD" -s "$d/run/auth-client" -c "$CONNS" -p "$PIPELINE"
-		    -t "$LOAD_THREADS" -k "$USERS" -U user -P "$PASSWORD" -q)
+		    -t "$LOAD_THREADS" -k "$USERS" -U user -P "$PASSWORD" -m "$mech" -q)
+	[ -z "$FINAL_RESP_OK" ] || load+=(-F)
 	if ! "${load[@]}" -d "$WARMUP" >"$d/warmup.out" 2>&1; then
 		echo "$c/$server: warm-up failed:" >&2
 		sed 's/^/    /' "$d/warmup.out" >&2
@@ -410,6 +434,9 @@ case_label() {
 	ssha256) echo "SSHA256" ;;
 	sha512-crypt) echo "SHA512-CRYPT" ;;
 	blf-crypt) echo "BLF-CRYPT" ;;
+	cram-md5) echo "CRAM-MD5 {PLAIN}" ;;
+	cram-md5-stored) echo "CRAM-MD5 stored" ;;
+	scram-sha-256) echo "SCRAM-SHA-256" ;;
 	esac
 }
 
