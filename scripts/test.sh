@@ -63,8 +63,10 @@ cd "$ROOT"
 # ---- integration tests --------------------------------------------------
 sanlog=$(mktemp -d /tmp/roost-san.XXXXXX)
 if [ "$builddir" = build-san ]; then
-	export ASAN_OPTIONS="detect_leaks=1:log_path=$sanlog/asan"
+	export ASAN_OPTIONS="detect_leaks=1:quarantine_size_mb=64:log_path=$sanlog/asan"
 	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$sanlog/ubsan"
+else
+	unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 export ROOST_BUILD_DIR="$ROOT/$builddir"
 it_out=$(mktemp /tmp/roost-pytest.XXXXXX)
