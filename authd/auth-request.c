@@ -594,7 +594,11 @@ static const char *passdb_result_text(enum passdb_result result)
 	return "?";
 }
 
-enum chain_kind { CHAIN_VERIFY_PLAIN, CHAIN_LOOKUP };
+/* What the chain is for: verifying a typed password, a lookup without
+   password (PASS, userdb existence checks), or credentials for a
+   non-plaintext mechanism. All three go through passdb_handle_result(),
+   so deny, allow_nets and the result_* actions apply to each. */
+enum chain_kind { CHAIN_VERIFY_PLAIN, CHAIN_LOOKUP, CHAIN_CREDENTIALS };
 
 static void passdb_chain_next(struct auth_request *request, enum chain_kind kind);
 
@@ -605,10 +609,21 @@ static void passdb_chain_finish(struct auth_request *request, enum chain_kind ki
 	request->last_passdb_result = result;
 	if (result == PASSDB_RESULT_OK)
 		request->passdb_success = true;
-	if (kind == CHAIN_VERIFY_PLAIN)
+	if (kind == CHAIN_VERIFY_PLAIN) {
 		request->private_plain_callback(request, result);
-	else
+	} else if (kind == CHAIN_LOOKUP) {
 		request->private_passdb_lookup_cb(request, result);
+	} else {
+		request->state = AUTH_REQUEST_STATE_NEW;
+		if (result == PASSDB_RESULT_OK && request->credentials == NULL)
+			result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
+		request->private_credentials_cb(request, result,
+			result == PASSDB_RESULT_OK ? request->credentials : NULL,
+			result == PASSDB_RESULT_OK ? request->credentials_size : 0);
+		if (request->credentials != NULL)
+			explicit_bzero(request->credentials, request->credentials_size);
+		request->credentials = NULL;
+	}
 	/* drop the chain's reference taken in the start functions */
 	auth_request_unref(&request);
 }
@@ -870,6 +885,58 @@ static void passdb_lookup_only_callback(struct auth_request *request,
 	passdb_handle_result(request, CHAIN_LOOKUP, result);
 }
 
+/* A passdb answered a credentials lookup: convert what it stores into the
+   scheme the mechanism needs, then let the chain decide. */
+static void credentials_lookup_callback(struct auth_request *request,
+					enum passdb_result result,
+					const char *stored_password)
+{
+	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
+	unsigned char *raw = NULL;
+	size_t raw_len = 0;
+	const char *error = NULL;
+
+	if (result != PASSDB_RESULT_OK || passdb->deny) {
+		passdb_handle_result(request, CHAIN_CREDENTIALS, result);
+		return;
+	}
+	apply_field_templates(request, passdb->default_fields, false);
+	int ret = stored_password == NULL ? 0 :
+		password_get_credentials(stored_password,
+					 passdb->module->default_pass_scheme,
+					 request->credentials_scheme, request->user,
+					 &raw, &raw_len, &error);
+	if (ret < 0) {
+		auth_request_log_error(request, "%s", error);
+		result = PASSDB_RESULT_INTERNAL_FAILURE;
+	} else if (ret == 0) {
+		/* say which stored scheme, for which user and mechanism: the
+		   admin must change the passdb */
+		char scheme[64];
+		const char *data;
+		size_t data_len;
+		const char *stored_scheme = stored_password == NULL ? "no password" :
+			password_get_scheme(stored_password, scheme, sizeof(scheme),
+					    &data, &data_len) ?
+			scheme : passdb->module->default_pass_scheme;
+		auth_request_log_info(request,
+			"Requested %s scheme, but we have only %s "
+			"(user %s, mechanism %s)", request->credentials_scheme,
+			stored_scheme != NULL ? stored_scheme : "an unknown scheme",
+			request->user != NULL ? request->user : "?",
+			request->mech != NULL ? request->mech->name : "none");
+		result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
+	} else {
+		/* kept in the (secure) request pool until the chain ends */
+		if (request->credentials != NULL)
+			explicit_bzero(request->credentials, request->credentials_size);
+		request->credentials = pool_memdup(request->pool, raw, raw_len);
+		request->credentials_size = raw_len;
+		x_free_secret(raw, raw_len);
+	}
+	passdb_handle_result(request, CHAIN_CREDENTIALS, result);
+}
+
 static void passdb_chain_next(struct auth_request *request, enum chain_kind kind)
 {
 	struct auth *auth = request->auth;
@@ -912,7 +979,8 @@ static void passdb_chain_next(struct auth_request *request, enum chain_kind kind
 			return;
 		}
 		driver->lookup_credentials(passdb->module, request,
-					   passdb_lookup_only_callback);
+					   kind == CHAIN_LOOKUP ? passdb_lookup_only_callback :
+					   credentials_lookup_callback);
 	}
 }
 
@@ -1006,100 +1074,23 @@ void auth_request_lookup_passdb(struct auth_request *request,
 	passdb_chain_next(request, CHAIN_LOOKUP);
 }
 
-struct credentials_ctx {
-	const char *scheme;
-	auth_request_lookup_credentials_callback_t *callback;
-};
-
-static void credentials_lookup_callback(struct auth_request *request,
-					enum passdb_result result,
-					const char *stored_password)
-{
-	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
-	unsigned char *raw = NULL;
-	size_t raw_len = 0;
-	const char *error = NULL;
-
-	if (result == PASSDB_RESULT_OK) {
-		apply_field_templates(request, passdb->default_fields, false);
-		if (stored_password == NULL) {
-			result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
-		} else {
-			int ret = password_get_credentials(stored_password,
-				passdb->module->default_pass_scheme,
-				request->credentials_scheme, request->user,
-				&raw, &raw_len, &error);
-			if (ret < 0) {
-				auth_request_log_error(request, "%s", error);
-				result = PASSDB_RESULT_INTERNAL_FAILURE;
-			} else if (ret == 0) {
-				/* say which stored scheme, for which user and
-				   mechanism: the admin must change the passdb */
-				char scheme[64];
-				const char *data;
-				size_t data_len;
-				const char *stored_scheme =
-					password_get_scheme(stored_password, scheme,
-							    sizeof(scheme), &data, &data_len) ?
-					scheme : passdb->module->default_pass_scheme;
-				auth_request_log_info(request,
-					"Requested %s scheme, but we have only %s "
-					"(user %s, mechanism %s)", request->credentials_scheme,
-					stored_scheme != NULL ? stored_scheme : "an unknown scheme",
-					request->user != NULL ? request->user : "?",
-					request->mech != NULL ? request->mech->name : "none");
-				result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
-			}
-		}
-	}
-	if (result == PASSDB_RESULT_OK ||
-	    request->passdb_idx + 1 >= request->auth->passdbs.count ||
-	    passdb->result_failure != PASSDB_ACTION_CONTINUE) {
-		request->state = AUTH_REQUEST_STATE_NEW;
-		if (result == PASSDB_RESULT_OK)
-			request->passdb_success = true;
-		request->private_credentials_cb(request, result, raw, raw_len);
-		if (raw != NULL)
-			x_free_secret(raw, raw_len);
-		auth_request_unref(&request);
-		return;
-	}
-	request->passdb_idx++;
-	while (request->passdb_idx < request->auth->passdbs.count &&
-	       passdb_should_skip(request->auth->passdbs.v[request->passdb_idx], request))
-		request->passdb_idx++;
-	if (request->passdb_idx >= request->auth->passdbs.count) {
-		request->private_credentials_cb(request, result, NULL, 0);
-		auth_request_unref(&request);
-		return;
-	}
-	passdb = request->auth->passdbs.v[request->passdb_idx];
-	passdb->module->driver->lookup_credentials(passdb->module, request,
-						   credentials_lookup_callback);
-}
-
 void auth_request_lookup_credentials(struct auth_request *request, const char *scheme,
 				     auth_request_lookup_credentials_callback_t *callback)
 {
-	struct auth *auth = request->auth;
-
 	request->credentials_scheme = pool_strdup(request->pool, scheme);
 	request->private_credentials_cb = callback;
+	request->credentials = NULL;
 	request->passdb_idx = 0;
-	while (request->passdb_idx < auth->passdbs.count &&
-	       (passdb_should_skip(auth->passdbs.v[request->passdb_idx], request) ||
-		auth->passdbs.v[request->passdb_idx]->module->driver->lookup_credentials == NULL))
-		request->passdb_idx++;
-	if (request->passdb_idx >= auth->passdbs.count) {
-		auth_request_log_info(request, "Configured passdbs don't support credentials lookups");
-		callback(request, PASSDB_RESULT_SCHEME_NOT_AVAILABLE, NULL, 0);
+	request->passdb_success = false;
+	request->passdb_failure = false;
+	request->passdb_internal_failure = false;
+	request->last_passdb_result = PASSDB_RESULT_USER_UNKNOWN;
+	if (request->auth->passdbs.count == 0) {
+		callback(request, PASSDB_RESULT_USER_UNKNOWN, NULL, 0);
 		return;
 	}
 	auth_request_ref(request);
-	request->state = AUTH_REQUEST_STATE_PASSDB;
-	struct auth_passdb *passdb = auth->passdbs.v[request->passdb_idx];
-	passdb->module->driver->lookup_credentials(passdb->module, request,
-						   credentials_lookup_callback);
+	passdb_chain_next(request, CHAIN_CREDENTIALS);
 }
 
 void auth_request_verify_plain_callback_finish(struct auth_request *request,

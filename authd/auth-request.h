@@ -108,6 +108,8 @@ struct auth_request {
 	bool no_failure_delay;        /* passdb returned nodelay */
 	bool user_changed_by_passdb;
 	const char *credentials_scheme;
+	unsigned char *credentials;   /* from the passdb that answered (pool) */
+	size_t credentials_size;
 	/* where the stored password came from ("file:line"), for errors */
 	const char *password_source;
 	enum passdb_result last_passdb_result;

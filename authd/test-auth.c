@@ -12,6 +12,9 @@
 #include "test-harness.h"
 #include "base64.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -579,6 +582,66 @@ static void test_passdb_chain_actions(void **state ATTR_UNUSED)
 	}
 }
 
+/* Non-plaintext mechanisms go through the same chain: a deny passdb and
+   allow_nets stop a CRAM-MD5 login that the next passdb could serve. */
+static char *cram_login(struct harness *h, const char *user, const char *secret,
+			const char *params)
+{
+	char *line = x_printf("AUTH\t1\tCRAM-MD5\tservice=smtp%s\n", params);
+	harness_send(h, line, false);
+	free(line);
+	char *out = harness_take(h);
+	const char *cont = strstr(out, "CONT\t1\t");
+	if (cont == NULL)
+		fail_msg("no challenge: %s", out);
+	string_t *challenge = str_create(64);
+	char *b64 = x_strndup(cont + 7, strcspn(cont + 7, "\n"));
+	assert_int_equal(base64_decode(challenge, b64, strlen(b64)), 0);
+	unsigned char mac[16];
+	unsigned int mac_len = sizeof(mac);
+	HMAC(EVP_md5(), secret, (int)strlen(secret), str_data(challenge),
+	     str_len(challenge), mac, &mac_len);
+	string_t *resp = str_create(64);
+	str_printfa(resp, "%s ", user);
+	for (unsigned int i = 0; i < mac_len; i++)
+		str_printfa(resp, "%02x", mac[i]);
+	char *reply = harness_cont(h, 1, str_c(resp), str_len(resp));
+	str_free(&resp);
+	str_free(&challenge);
+	free(b64);
+	free(out);
+	return reply;
+}
+
+static void test_credentials_chain(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = x_printf("auth_mechanisms = cram-md5\n"
+		"passdb {\n driver = passwd-file\n args = %s/chain2\n deny = yes\n}\n"
+		"passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/chain1\n}\n",
+		tmpdir, tmpdir);
+	write_file("chain1", "alice:a1\ncarl:c1\nerin:e1::::::allow_nets=192.0.2.0/24\n");
+	write_file("chain2", "alice:\n");
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	harness_send(&h, "VERSION\t1\t2\nCPID\t1\n", false);
+	free(harness_take(&h));
+	char *out = cram_login(&h, "carl", "c1", "");
+	assert_contains(out, "OK\t1\tuser=carl");
+	free(out);
+	out = cram_login(&h, "alice", "a1", "");
+	assert_contains(out, "FAIL\t1\tuser=alice");
+	free(out);
+	out = cram_login(&h, "erin", "e1", "\trip=192.0.2.5");
+	assert_contains(out, "OK\t1\tuser=erin");
+	free(out);
+	out = cram_login(&h, "erin", "e1", "\trip=198.51.100.5");
+	assert_contains(out, "FAIL\t1\tuser=erin");
+	free(out);
+	harness_deinit(&h);
+	free(conf);
+}
+
 static int setup(void **state ATTR_UNUSED)
 {
 	if (test_harness_setup_dir() < 0)
@@ -614,6 +677,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_scheme_logged),
 		cmocka_unit_test(test_login_request_handover),
 		cmocka_unit_test(test_passdb_chain_actions),
+		cmocka_unit_test(test_credentials_chain),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
