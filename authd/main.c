@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <getopt.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <event2/event.h>
@@ -242,6 +243,54 @@ static void signal_stop(evutil_socket_t sig, short what ATTR_UNUSED, void *conte
 	event_base_loopbreak(base);
 }
 
+/* SIGHUP when running alone (under roostd the master restarts us
+   instead): check the new configuration, and if it is valid re-execute
+   with the same listening sockets, so clients see no refused connection.
+   A broken configuration is logged and the running one stays. */
+static struct {
+	char **argv;
+	const char *config_path;
+	auth_listener_array_t *listeners;
+} reexec;
+
+static void signal_reload(evutil_socket_t sig ATTR_UNUSED, short what ATTR_UNUSED,
+			  void *context ATTR_UNUSED)
+{
+	struct pool *err_pool = pool_create("reload", 256);
+	struct roost_settings *set;
+	const char *error;
+
+	log_info("SIGHUP received - reloading configuration");
+	if (roost_settings_read(reexec.config_path, &set, err_pool, &error) < 0) {
+		log_error("Not reloading: %s", error);
+		pool_destroy(&err_pool);
+		return;
+	}
+	roost_settings_free(&set);
+	pool_destroy(&err_pool);
+
+	ARRAY(struct listener) plain = ARRAY_INIT;
+	for (size_t i = 0; i < reexec.listeners->count; i++) {
+		struct auth_listener *al = reexec.listeners->v[i];
+		int flags = fcntl(al->l.fd, F_GETFD);
+		if (flags >= 0)
+			(void)fcntl(al->l.fd, F_SETFD, flags & ~FD_CLOEXEC);
+		array_push(&plain, al->l);
+	}
+	char *env = listen_to_env(plain.v, plain.count);
+	array_free(&plain);
+	setenv("ROOST_LISTENERS", env, 1);
+	/* the new process owns the sockets now: it must not log the
+	   config warnings twice, but it must unlink them at exit */
+	setenv("ROOST_AUTH_REEXEC", "1", 1);
+	free(env);
+	execv("/proc/self/exe", reexec.argv);
+	log_error("execv(/proc/self/exe) failed: %s - keeping the old configuration",
+		  strerror(errno));
+	unsetenv("ROOST_LISTENERS");
+	unsetenv("ROOST_AUTH_REEXEC");
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: roost-auth [-c CONFIG] [-D] [-h]\n"
@@ -306,9 +355,11 @@ int main(int argc, char **argv)
 			log_error("ROOST_LISTENERS: %s", lerror);
 			return 89;
 		}
+		bool own_sockets = getenv("ROOST_AUTH_REEXEC") != NULL;
 		for (size_t i = 0; i < inherited.count; i++) {
 			struct auth_listener *al = pool_alloc(pool, sizeof(*al));
 			al->l = inherited.v[i];
+			al->created_here = own_sockets;
 			array_push(&listeners, al);
 		}
 		array_free(&inherited);
@@ -336,6 +387,16 @@ int main(int argc, char **argv)
 		service->client_limit : 1000;
 	accepting.resume_timer = evtimer_new(base, listeners_resume_check, NULL);
 
+	struct event *sighup = NULL;
+	if (getenv("ROOST_MASTER_PID") == NULL) {
+		reexec.argv = argv;
+		reexec.config_path = config_path;
+		reexec.listeners = &listeners;
+		sighup = evsignal_new(base, SIGHUP, signal_reload, NULL);
+		event_add(sighup, NULL);
+	} else {
+		signal(SIGHUP, SIG_IGN);
+	}
 	struct event *sigterm = evsignal_new(base, SIGTERM, signal_stop, base);
 	struct event *sigint = evsignal_new(base, SIGINT, signal_stop, base);
 	event_add(sigterm, NULL);
@@ -358,6 +419,8 @@ int main(int argc, char **argv)
 	array_free(&listeners);
 	pool_destroy(&pool);
 	auth_destroy(&auth);
+	if (sighup != NULL)
+		event_free(sighup);
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(base);
