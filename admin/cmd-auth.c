@@ -266,6 +266,25 @@ struct auth_test {
 	const char *service;
 };
 
+/* The first handshake line of both sockets: VERSION 1 <minor>. */
+static int check_version_line(struct auth_conn *conn, char **args,
+			      unsigned int count, const char **error_r)
+{
+	if (!str_eq(args[0], "VERSION") || count < 3) {
+		*error_r = auth_conn_set_error(conn, x_printf(
+			"%s is not an auth socket: it did not start with VERSION",
+			conn->path));
+		return -1;
+	}
+	if (!str_eq(args[1], "1")) {
+		*error_r = auth_conn_set_error(conn, x_printf(
+			"auth server %s speaks protocol major version %s, we speak 1",
+			conn->path, args[1]));
+		return -1;
+	}
+	return 0;
+}
+
 /* Check the server handshake (auth-client-protocol.md 2.1).
    Returns 0 ok, -1 error. */
 static int auth_client_handshake(struct auth_conn *conn, const char **error_r)
@@ -283,17 +302,7 @@ static int auth_client_handshake(struct auth_conn *conn, const char **error_r)
 		const char *cmd = args[0];
 
 		if (!version_seen) {
-			if (!str_eq(cmd, "VERSION") || count < 3) {
-				free(args);
-				*error_r = auth_conn_set_error(conn, x_printf(
-					"%s is not an auth socket: it did not start with VERSION",
-					conn->path));
-				return -1;
-			}
-			if (!str_eq(args[1], "1")) {
-				*error_r = auth_conn_set_error(conn, x_printf(
-					"auth server %s speaks protocol major version %s, we speak 1",
-					conn->path, args[1]));
+			if (check_version_line(conn, args, count, error_r) < 0) {
 				free(args);
 				return -1;
 			}
@@ -621,17 +630,7 @@ static int auth_master_handshake(struct auth_conn *conn, const char **error_r)
 		const char *cmd = args[0];
 
 		if (!version_seen) {
-			if (!str_eq(cmd, "VERSION") || count < 3) {
-				free(args);
-				*error_r = auth_conn_set_error(conn, x_printf(
-					"%s is not an auth socket: it did not start with VERSION",
-					conn->path));
-				return -1;
-			}
-			if (!str_eq(args[1], "1")) {
-				*error_r = auth_conn_set_error(conn, x_printf(
-					"auth server %s speaks protocol major version %s, we speak 1",
-					conn->path, args[1]));
+			if (check_version_line(conn, args, count, error_r) < 0) {
 				free(args);
 				return -1;
 			}

@@ -132,6 +132,16 @@ static int parse_results(struct pool *pool, const char *where,
 		return -1;
 	}
 	if (auth_db_parse_skip(skip != NULL ? skip : "", skip_r) < 0) {
+		/* userdb words (Dovecot): found = after a userdb found the user,
+		   notfound = while none has */
+		if (skip != NULL && strcmp(skip, "found") == 0) {
+			*skip_r = AUTH_DB_SKIP_AUTHENTICATED;
+			return 0;
+		}
+		if (skip != NULL && strcmp(skip, "notfound") == 0) {
+			*skip_r = AUTH_DB_SKIP_UNAUTHENTICATED;
+			return 0;
+		}
 		*error_r = pool_printf(pool, "%s: invalid skip: %s (never, authenticated, unauthenticated)",
 				       where, skip);
 		return -1;

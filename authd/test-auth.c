@@ -642,6 +642,29 @@ static void test_credentials_chain(void **state ATTR_UNUSED)
 	free(conf);
 }
 
+static void test_userdb_skip_found(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = x_printf(
+		"passdb {\n driver = static\n args = nopassword\n}\n"
+		"userdb {\n driver = passwd-file\n args = %s/users\n}\n"
+		"userdb {\n driver = static\n args = uid=9 gid=9 allow_all_users=yes\n"
+		" skip = found\n}\n", tmpdir);
+	harness_init(&h, conf);
+	harness_connect(&h, true, true);
+	harness_send(&h, "VERSION\t1\t1\nUSER\t1\talice\tservice=lmtp\n"
+		     "USER\t2\tzed\tservice=lmtp\n", false);
+	char *out = harness_take(&h);
+	/* alice: the passwd-file userdb found her, the static one is skipped */
+	assert_contains(out, "USER\t1\talice\tuid=1001\tgid=1001\thome=/home/alice\t"
+			"quota_rule=*:storage=1G\n");
+	/* zed is not in the file: the static userdb answers */
+	assert_contains(out, "USER\t2\tzed\tuid=9\tgid=9\n");
+	free(out);
+	harness_deinit(&h);
+	free(conf);
+}
+
 static int setup(void **state ATTR_UNUSED)
 {
 	if (test_harness_setup_dir() < 0)
@@ -678,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_login_request_handover),
 		cmocka_unit_test(test_passdb_chain_actions),
 		cmocka_unit_test(test_credentials_chain),
+		cmocka_unit_test(test_userdb_skip_found),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
