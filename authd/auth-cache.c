@@ -1,6 +1,9 @@
 /* LRU cache with a byte budget; see auth-cache.h. */
 #include "lib.h"
 #include "hash.h"
+#include "pool.h"
+#include "str.h"
+#include "var-expand.h"
 #include "auth-cache.h"
 
 #include <stdlib.h>
@@ -209,4 +212,86 @@ void auth_cache_get_stats(const struct auth_cache *cache,
 	*stats_r = cache->stats;
 	stats_r->entries = hash_table_count(cache->table);
 	stats_r->bytes = cache->bytes;
+}
+
+struct cache_key_ctx {
+	string_t *vars[32];
+	unsigned int count;
+	bool overflow;
+};
+
+static void cache_key_add(char key, const char *long_key, size_t long_key_len,
+			  void *context)
+{
+	struct cache_key_ctx *ctx = context;
+	string_t *var = str_create(16);
+
+	if (key == '\0') {
+		/* the long names of the common short keys */
+		static const struct { const char *name; char key; } aliases[] = {
+			{ "user", 'u' }, { "username", 'n' }, { "domain", 'd' },
+			{ "service", 's' }, { "rip", 'r' }, { "lip", 'l' },
+		};
+		for (size_t i = 0; i < N_ELEMENTS(aliases); i++) {
+			if (strlen(aliases[i].name) == long_key_len &&
+			    memcmp(aliases[i].name, long_key, long_key_len) == 0)
+				key = aliases[i].key;
+		}
+	}
+	if (key != '\0') {
+		str_append_c(var, '%');
+		str_append_c(var, key);
+	} else {
+		str_append(var, "%{");
+		str_append_n(var, long_key, long_key_len);
+		str_append_c(var, '}');
+	}
+	for (unsigned int i = 0; i < ctx->count; i++) {
+		if (str_eq(str_c(ctx->vars[i]), str_c(var))) {
+			str_free(&var);
+			return;
+		}
+	}
+	if (ctx->count == N_ELEMENTS(ctx->vars)) {
+		ctx->overflow = true;
+		str_free(&var);
+		return;
+	}
+	ctx->vars[ctx->count++] = var;
+}
+
+const char *auth_cache_parse_key(struct pool *pool, const char *const *templates)
+{
+	struct cache_key_ctx ctx = { .count = 0 };
+	bool have_n = false, have_d = false, have_u = false;
+
+	for (; templates != NULL && *templates != NULL; templates++)
+		var_expand_foreach_key(*templates, cache_key_add, &ctx);
+	for (unsigned int i = 0; i < ctx.count; i++) {
+		const char *v = str_c(ctx.vars[i]);
+		have_n = have_n || str_eq(v, "%n");
+		have_d = have_d || str_eq(v, "%d");
+		have_u = have_u || str_eq(v, "%u");
+	}
+	string_t *key = str_create(64);
+	bool merged = have_n && have_d;
+	if (merged && !have_u)
+		str_append(key, "%u");
+	for (unsigned int i = 0; i < ctx.count; i++) {
+		const char *v = str_c(ctx.vars[i]);
+		if (merged && (str_eq(v, "%n") || str_eq(v, "%d")))
+			continue;
+		if (str_len(key) > 0)
+			str_append_c(key, '\t');
+		str_append(key, v);
+	}
+	/* more variables than we track: a partial key could mix users up,
+	   so such a driver is not cached at all */
+	const char *result = str_len(key) == 0 ? NULL : pool_strdup(pool, str_c(key));
+	if (ctx.overflow)
+		result = NULL;
+	for (unsigned int i = 0; i < ctx.count; i++)
+		str_free(&ctx.vars[i]);
+	str_free(&key);
+	return result;
 }

@@ -46,6 +46,13 @@ unsigned int auth_cache_flush(struct auth_cache *cache);
 /* Flush the entries of these users: keys whose expanded part is the user
    name or starts with "<user>\t". Returns the count removed. */
 unsigned int auth_cache_flush_user(struct auth_cache *cache, const char *user);
+/* The cache key template for a driver whose lookups use these templates
+   (auth-cache.md 1.2): the distinct variables, TAB separated, %n and %d
+   together replaced by %u. Allocated from pool; NULL if no variable is
+   used (every lookup would be the same: the driver decides). */
+struct pool;
+const char *auth_cache_parse_key(struct pool *pool, const char *const *templates);
+
 void auth_cache_get_stats(const struct auth_cache *cache,
 			  struct auth_cache_stats *stats_r);
 

@@ -932,6 +932,7 @@ static void credentials_lookup_callback(struct auth_request *request,
 			explicit_bzero(request->credentials, request->credentials_size);
 		request->credentials = pool_memdup(request->pool, raw, raw_len);
 		request->credentials_size = raw_len;
+		request->credentials_passdb = passdb;
 		x_free_secret(raw, raw_len);
 	}
 	passdb_handle_result(request, CHAIN_CREDENTIALS, result);
@@ -1091,6 +1092,21 @@ void auth_request_lookup_credentials(struct auth_request *request, const char *s
 	}
 	auth_request_ref(request);
 	passdb_chain_next(request, CHAIN_CREDENTIALS);
+}
+
+void auth_request_set_credentials(struct auth_request *request, const char *credentials,
+				  passdb_set_credentials_callback_t *callback)
+{
+	struct auth_passdb *passdb = request->credentials_passdb;
+
+	if (passdb == NULL || passdb->module->driver->set_credentials == NULL) {
+		auth_request_log_error(request, "passdb %s can't store credentials "
+				       "(it is read-only; OTP needs a passdb with an update_query)",
+				       passdb != NULL ? passdb->module->driver->name : "(none)");
+		callback(request, false);
+		return;
+	}
+	passdb->module->driver->set_credentials(passdb->module, request, credentials, callback);
 }
 
 void auth_request_verify_plain_callback_finish(struct auth_request *request,

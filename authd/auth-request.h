@@ -108,6 +108,7 @@ struct auth_request {
 	bool no_failure_delay;        /* passdb returned nodelay */
 	bool user_changed_by_passdb;
 	const char *credentials_scheme;
+	struct auth_passdb *credentials_passdb; /* answered the credentials lookup */
 	unsigned char *credentials;   /* from the passdb that answered (pool) */
 	size_t credentials_size;
 	/* where the stored password came from ("file:line"), for errors */
@@ -160,6 +161,12 @@ void auth_request_verify_plain(struct auth_request *request, const char *passwor
 			       void (*callback)(struct auth_request *, enum passdb_result));
 void auth_request_lookup_credentials(struct auth_request *request, const char *scheme,
 				     auth_request_lookup_credentials_callback_t *callback);
+/* Store new credentials ("{SCHEME}data") in the passdb that answered the
+   last credentials lookup (OTP's next sequence). callback(false) when
+   that passdb is read-only or the update failed (logged). The cached
+   entry of the user is dropped either way. */
+void auth_request_set_credentials(struct auth_request *request, const char *credentials,
+				  passdb_set_credentials_callback_t *callback);
 void auth_request_success(struct auth_request *request, const unsigned char *data,
 			  size_t size);
 void auth_request_fail(struct auth_request *request);

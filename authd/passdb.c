@@ -31,11 +31,29 @@ static const char *const userdb_planned[] = {
 	"nss", "vpopmail", NULL
 };
 
+static const struct passdb_driver *passdb_extra_drivers[4];
+
+void passdb_driver_register(const struct passdb_driver *driver)
+{
+	for (unsigned int i = 0; i < N_ELEMENTS(passdb_extra_drivers); i++) {
+		if (passdb_extra_drivers[i] == NULL || passdb_extra_drivers[i] == driver) {
+			passdb_extra_drivers[i] = driver;
+			return;
+		}
+	}
+	lib_panic(__FILE__, __LINE__, "passdb_driver_register: too many extra drivers");
+}
+
 const struct passdb_driver *passdb_driver_find(const char *name)
 {
 	for (unsigned int i = 0; passdb_drivers[i] != NULL; i++) {
 		if (strcmp(passdb_drivers[i]->name, name) == 0)
 			return passdb_drivers[i];
+	}
+	for (unsigned int i = 0; i < N_ELEMENTS(passdb_extra_drivers); i++) {
+		if (passdb_extra_drivers[i] != NULL &&
+		    strcmp(passdb_extra_drivers[i]->name, name) == 0)
+			return passdb_extra_drivers[i];
 	}
 	return NULL;
 }

@@ -35,6 +35,10 @@ typedef void passdb_lookup_callback_t(struct auth_request *request,
 
 struct passdb_module;
 
+/* set_credentials result (OTP writes its new state back). */
+typedef void passdb_set_credentials_callback_t(struct auth_request *request,
+					       bool success);
+
 struct passdb_driver {
 	const char *name;
 	/* The driver runs blocking code: call it on a worker thread. */
@@ -52,12 +56,22 @@ struct passdb_driver {
 	void (*lookup_credentials)(struct passdb_module *module,
 				   struct auth_request *request,
 				   passdb_lookup_callback_t *callback);
+	/* Optional: store new credentials ("{SCHEME}data") for the request's
+	   user (SQL update_query). NULL = the passdb is read-only. */
+	void (*set_credentials)(struct passdb_module *module,
+				struct auth_request *request,
+				const char *credentials,
+				passdb_set_credentials_callback_t *callback);
 };
 
 /* Base of every driver's module struct (first member). */
 struct passdb_module {
 	const struct passdb_driver *driver;
 	const char *default_pass_scheme;  /* "PLAIN" unless scheme= */
+	/* Cache key template ("%u\t%r"...), NULL = results are not cached
+	   (auth-cache.md 1.2). Set by preinit; auth_cache_parse_key()
+	   derives it from the driver's query templates. */
+	const char *default_cache_key;
 };
 
 enum passdb_result_action {
@@ -92,6 +106,8 @@ struct auth_passdb {
 };
 
 const struct passdb_driver *passdb_driver_find(const char *name);
+/* Unit tests: make an extra driver findable by name (at most 4). */
+void passdb_driver_register(const struct passdb_driver *driver);
 int auth_passdb_create(struct pool *pool, unsigned int id,
 		       const struct auth_passdb_settings *set,
 		       struct auth_passdb **passdb_r, const char **error_r);

@@ -40,6 +40,8 @@ struct userdb_driver {
 
 struct userdb_module {
 	const struct userdb_driver *driver;
+	/* Cache key template, NULL = not cached (see passdb_module). */
+	const char *default_cache_key;
 };
 
 struct auth_userdb {

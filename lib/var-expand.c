@@ -538,3 +538,22 @@ bool var_has_key(const char *fmt, char key, const char *long_key)
 	}
 	return false;
 }
+
+void var_expand_foreach_key(const char *fmt,
+			    void (*func)(char key, const char *long_key,
+					 size_t long_key_len, void *context),
+			    void *context)
+{
+	struct var_expr expr;
+	const char *s = fmt, *error;
+
+	while ((s = strchr(s, '%')) != NULL) {
+		s = parse_expr(s + 1, &expr, &error);
+		if (s == NULL)
+			return;
+		if (expr.is_long)
+			func('\0', expr.long_key, expr.long_key_len, context);
+		else if (expr.key != '%')
+			func(expr.key, NULL, 0, context);
+	}
+}

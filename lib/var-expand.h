@@ -61,6 +61,15 @@ int var_expand_with_funcs(struct str *dest, const char *fmt,
    Either may be '\0' / NULL. */
 bool var_has_key(const char *fmt, char key, const char *long_key);
 
+/* Call func for each variable fmt references, in order, duplicates
+   included (modifiers and width dropped): key is the short key or '\0',
+   long_key/long_key_len the text inside %{...}. Stops at a malformed
+   expression. For cache keys built from query templates. */
+void var_expand_foreach_key(const char *fmt,
+			    void (*func)(char key, const char *long_key,
+					 size_t long_key_len, void *context),
+			    void *context);
+
 /* Check that fmt uses only variables of the table (and built-ins, and
    func prefixes from funcs): -1 with a malloc()ed error_r naming the first
    unknown one. For configuration checks. */
