@@ -225,6 +225,16 @@ static const char *user_part(struct pool *pool, const char *user, bool domain)
 int auth_request_var_expand(string_t *dest, const char *template,
 			    const struct auth_request *request, const char **error_r)
 {
+	return auth_request_var_expand_with(dest, template, request, NULL, NULL,
+					    NULL, error_r);
+}
+
+int auth_request_var_expand_with(string_t *dest, const char *template,
+				 const struct auth_request *request,
+				 auth_request_escape_func_t *escape, void *escape_context,
+				 const struct var_expand_table *extra,
+				 const char **error_r)
+{
 	struct pool *pool = request->pool;
 	const char *user = request->user != NULL ? request->user :
 		(request->original_username != NULL ? request->original_username : "");
@@ -235,7 +245,8 @@ int auth_request_var_expand(string_t *dest, const char *template,
 		str_append(dest, template);
 		return 0;
 	}
-	if (template[0] == '%' && template[1] == 'u' && template[2] == '\0') {
+	if (template[0] == '%' && template[1] == 'u' && template[2] == '\0' &&
+	    escape == NULL && extra == NULL) {
 		str_append(dest, user);
 		return 0;
 	}
@@ -267,8 +278,29 @@ int auth_request_var_expand(string_t *dest, const char *template,
 		{ .key = '\0', .value = request->auth->set->auth_default_realm, .long_key = "default_realm" },
 		{ .key = '\0', .value = NULL, .long_key = NULL },
 	};
+	const struct var_expand_table *use = table;
+	struct var_expand_table *copy = NULL;
+	if (escape != NULL || extra != NULL) {
+		/* extra entries first: they override the request's */
+		size_t n_extra = 0, n = N_ELEMENTS(table);
+		while (extra != NULL && (extra[n_extra].key != '\0' ||
+					 extra[n_extra].long_key != NULL))
+			n_extra++;
+		copy = x_malloc(sizeof(*copy) * (n_extra + n));
+		for (size_t i = 0; i < n_extra; i++)
+			copy[i] = extra[i];
+		for (size_t i = 0; i < n; i++)
+			copy[n_extra + i] = table[i];
+		for (size_t i = 0; escape != NULL && i < n_extra + n - 1; i++) {
+			if (copy[i].value != NULL)
+				copy[i].value = escape(copy[i].value, escape_context,
+						       request->pool);
+		}
+		use = copy;
+	}
 	char *error = NULL;
-	int ret = var_expand(dest, template, table, &error);
+	int ret = var_expand(dest, template, use, &error);
+	free(copy);
 	if (ret < 0) {
 		*error_r = pool_strdup(request->pool, error != NULL ? error : "expansion failed");
 		free(error);

@@ -196,6 +196,17 @@ void auth_request_set_userdb_field(struct auth_request *request, const char *key
 struct str;
 int auth_request_var_expand(struct str *dest, const char *template,
 			    const struct auth_request *request, const char **error_r);
+/* The same with every value passed through escape (SQL/LDAP quoting; the
+   result may be allocated from pool) and extra variables that come before
+   (and so override) the request's own. Either may be NULL. */
+struct var_expand_table;
+typedef const char *auth_request_escape_func_t(const char *value, void *context,
+					       struct pool *pool);
+int auth_request_var_expand_with(struct str *dest, const char *template,
+				 const struct auth_request *request,
+				 auth_request_escape_func_t *escape, void *escape_context,
+				 const struct var_expand_table *extra,
+				 const char **error_r);
 
 bool auth_request_want_debug(const struct auth_request *request);
 #define auth_request_log_debug(request, ...) \
