@@ -1133,6 +1133,124 @@ static int cmd_auth_lookup(int argc, char **argv)
 	return exit_code;
 }
 
+/* ---- auth cache flush / auth stats -------------------------------------- */
+
+/* Send one command on auth-master and return its reply's fields after
+   "OK<TAB>id" (malloc()ed line in *line_r), or an exit code. */
+static int auth_master_command(const char *socket_path, const char *what,
+			       const string_t *cmd, char **line_r, char ***args_r,
+			       unsigned int *count_r)
+{
+	struct auth_conn conn;
+	const char *error;
+	char *line;
+
+	auth_conn_init(&conn, socket_path);
+	if (auth_master_open(&conn, &error) < 0 ||
+	    auth_conn_send(&conn, cmd, &error) < 0 ||
+	    auth_conn_read_line_eof(&conn, AUTH_REPLY_TIMEOUT_MSECS, what, &line, &error) < 0) {
+		fprintf(stderr, "Error: %s: %s\n", what, error);
+		auth_conn_deinit(&conn);
+		return EX_TEMPFAIL;
+	}
+	*line_r = x_strdup(line);
+	auth_conn_deinit(&conn);
+	*args_r = split_line(*line_r, count_r);
+	if (*count_r < 2 || !str_eq((*args_r)[0], "OK") || !reply_id_matches((*args_r)[1], 1)) {
+		fprintf(stderr, "Error: %s: auth server %s answered: %s\n", what,
+			socket_path, (*args_r)[0]);
+		free(*args_r);
+		free(*line_r);
+		return EX_TEMPFAIL;
+	}
+	return 0;
+}
+
+static int cmd_auth_cache(int argc, char **argv)
+{
+	const char *socket_path = ROOSTADM_DEFAULT_AUTH_MASTER;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+a:")) != -1) {
+		if (c != 'a') {
+			fputs("usage: roostadm auth cache flush [-a SOCKET] [USER...]\n", stderr);
+			return EX_USAGE;
+		}
+		socket_path = optarg;
+	}
+	if (optind >= argc || !str_eq(argv[optind], "flush")) {
+		fputs("usage: roostadm auth cache flush [-a SOCKET] [USER...]\n", stderr);
+		return EX_USAGE;
+	}
+	/* options may also follow "flush" */
+	int rest = optind;
+	optind = 1;
+	argc -= rest;
+	argv += rest;
+	while ((c = getopt(argc, argv, "+a:")) != -1) {
+		if (c != 'a') {
+			fputs("usage: roostadm auth cache flush [-a SOCKET] [USER...]\n", stderr);
+			return EX_USAGE;
+		}
+		socket_path = optarg;
+	}
+	string_t *cmd = str_create(128);
+	str_append(cmd, "CACHE-FLUSH\t1");
+	for (int i = optind; i < argc; i++) {
+		str_append_c(cmd, '\t');
+		str_append_tabescaped(cmd, argv[i]);
+	}
+	str_append_c(cmd, '\n');
+	char *line, **args;
+	unsigned int count;
+	int ret = auth_master_command(socket_path, "auth cache flush", cmd, &line, &args, &count);
+	str_free(&cmd);
+	if (ret != 0)
+		return ret;
+	printf("%s cache entries flushed\n", count > 2 ? args[2] : "0");
+	free(args);
+	free(line);
+	return 0;
+}
+
+static int cmd_auth_stats(int argc, char **argv)
+{
+	const char *socket_path = ROOSTADM_DEFAULT_AUTH_MASTER;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+a:")) != -1) {
+		if (c != 'a') {
+			fputs("usage: roostadm auth stats [-a SOCKET]\n", stderr);
+			return EX_USAGE;
+		}
+		socket_path = optarg;
+	}
+	string_t *cmd = str_create(32);
+	str_append(cmd, "CACHE-STATS\t1\n");
+	char *line, **args;
+	unsigned int count;
+	int ret = auth_master_command(socket_path, "auth stats", cmd, &line, &args, &count);
+	str_free(&cmd);
+	if (ret != 0)
+		return ret;
+	/* "key=value" fields, one per line: cache=on, entries=.., hits=.. */
+	for (unsigned int i = 2; i < count; i++) {
+		char *eq = strchr(args[i], '=');
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		printf("cache_%s: %s\n", str_eq(args[i], "cache") ? "enabled" : args[i],
+		       str_eq(args[i], "cache") ? (str_eq(eq + 1, "on") ? "yes" : "no") : eq + 1);
+	}
+	free(args);
+	free(line);
+	return 0;
+}
+
 /* ---- auth: subcommands -------------------------------------------------- */
 
 int cmd_auth(int argc, char **argv)
@@ -1141,8 +1259,14 @@ int cmd_auth(int argc, char **argv)
 		return cmd_auth_test(argc - 1, argv + 1);
 	if (argc >= 2 && str_eq(argv[1], "lookup"))
 		return cmd_auth_lookup(argc - 1, argv + 1);
+	if (argc >= 2 && str_eq(argv[1], "cache"))
+		return cmd_auth_cache(argc - 1, argv + 1);
+	if (argc >= 2 && str_eq(argv[1], "stats"))
+		return cmd_auth_stats(argc - 1, argv + 1);
 	fprintf(stderr, "usage: roostadm auth COMMAND [ARGS]\n"
 		"  test [-a SOCKET] [-x key=value] [-M MASTER_USER] USER [PASS]\n"
-		"  lookup [-a SOCKET] [-x key=value] [-f FIELD] USER [USER...]\n");
+		"  lookup [-a SOCKET] [-x key=value] [-f FIELD] USER [USER...]\n"
+		"  cache flush [-a SOCKET] [USER...]\n"
+		"  stats [-a SOCKET]\n");
 	return EX_USAGE;
 }

@@ -83,6 +83,11 @@ static void node_free(struct auth_cache *cache, struct cache_node *node)
 	x_free_secret(node, sizeof(*node) + strlen(node->key) + 1);
 }
 
+void auth_cache_set_now_func(struct auth_cache *cache, time_t (*now_func)(void))
+{
+	cache->now = now_func;
+}
+
 void auth_cache_destroy(struct auth_cache **_cache)
 {
 	struct auth_cache *cache = *_cache;

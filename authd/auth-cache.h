@@ -29,6 +29,8 @@ struct auth_cache *auth_cache_create(size_t max_bytes, unsigned int ttl_secs,
 				     unsigned int negative_ttl_secs,
 				     time_t (*now_func)(void));
 void auth_cache_destroy(struct auth_cache **cache);
+/* Tests: replace the clock. */
+void auth_cache_set_now_func(struct auth_cache *cache, time_t (*now_func)(void));
 
 /* Returns true if found (expired or not; the caller decides). A found,
    unexpired entry counts as a hit and moves to the LRU head. */

@@ -5,6 +5,8 @@
 #include "str.h"
 #include "connection.h"
 #include "auth.h"
+#include "auth-cache.h"
+#include "auth-settings.h"
 #include "userdb.h"
 #include "sasl-mech.h"
 #include "auth-fields.h"
@@ -321,9 +323,67 @@ static int master_handle_cache_flush(struct auth_master_connection *master,
 		ctx_error(&master->log, "BUG: Master sent broken CACHE-FLUSH");
 		return -1;
 	}
-	/* no auth cache yet (issue #3): nothing to flush */
-	snprintf(buf, sizeof(buf), "OK\t%u\t0\n", id);
+	unsigned int flushed = 0;
+	struct auth_cache *cache = master->auth->cache;
+	if (cache != NULL && count == 2) {
+		flushed = auth_cache_flush(cache);
+	} else if (cache != NULL) {
+		/* the keys hold user names as the lookups saw them: after
+		   realm, translation and auth_username_format */
+		for (unsigned int i = 2; i < count; i++) {
+			struct auth_request *request =
+				auth_request_new(master->auth, NULL, &master_handler, master);
+			const char *error;
+			if (auth_request_set_username(request, args[i], &error) &&
+			    strcmp(request->user, args[i]) != 0)
+				flushed += auth_cache_flush_user(cache, request->user);
+			flushed += auth_cache_flush_user(cache, args[i]);
+			auth_request_unref(&request);
+		}
+	}
+	ctx_info(&master->log, "auth cache: %u entries flushed%s", flushed,
+		 cache == NULL ? " (the cache is off)" : "");
+	snprintf(buf, sizeof(buf), "OK\t%u\t%u\n", id, flushed);
 	master_send(master, buf);
+	return 0;
+}
+
+/* roost's own: "CACHE-STATS\t<id>" -> "OK\t<id>\tsize=..\thits=.." */
+static int master_handle_cache_stats(struct auth_master_connection *master,
+				     char **args, unsigned int count)
+{
+	uint32_t id;
+	struct auth_cache_stats stats;
+
+	if (count < 2 || str_to_uint32(args[1], &id) < 0) {
+		ctx_error(&master->log, "BUG: Master sent broken CACHE-STATS");
+		return -1;
+	}
+	string_t *str = str_create(256);
+	str_append(str, "OK\t");
+	str_append_uint(str, id);
+	if (master->auth->cache == NULL) {
+		str_append(str, "\tcache=off\n");
+	} else {
+		auth_cache_get_stats(master->auth->cache, &stats);
+		const struct { const char *name; uint64_t value; } values[] = {
+			{ "max_bytes", master->auth->set->auth_cache_size },
+			{ "entries", stats.entries }, { "bytes", stats.bytes },
+			{ "hits", stats.hits }, { "negative_hits", stats.negative_hits },
+			{ "misses", stats.misses }, { "expired", stats.expired },
+			{ "inserts", stats.inserts }, { "evictions", stats.evictions },
+		};
+		str_append(str, "\tcache=on");
+		for (size_t i = 0; i < N_ELEMENTS(values); i++) {
+			str_append_c(str, '\t');
+			str_append(str, values[i].name);
+			str_append_c(str, '=');
+			str_append_uint(str, values[i].value);
+		}
+		str_append_c(str, '\n');
+	}
+	master_send(master, str_c(str));
+	str_free(&str);
 	return 0;
 }
 
@@ -366,6 +426,8 @@ static int master_input_line(struct connection *conn, char *line, size_t len)
 		ret = master_handle_request(master, args, count);
 	else if (strcmp(args[0], "CACHE-FLUSH") == 0 && !master->userdb_only)
 		ret = master_handle_cache_flush(master, args, count);
+	else if (strcmp(args[0], "CACHE-STATS") == 0 && !master->userdb_only)
+		ret = master_handle_cache_stats(master, args, count);
 	else if (strcmp(args[0], "CPID") == 0) {
 		ctx_error(&master->log, "Authentication client trying to connect to "
 			  "master socket");

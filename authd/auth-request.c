@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "auth-fields.h"
 #include "auth-request.h"
+#include "auth-cache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,8 @@ void auth_request_unref(struct auth_request **_request)
 		request->mech->auth_free(request);
 	auth_fields_free(&request->extra_fields);
 	auth_fields_free(&request->userdb_fields);
+	if (request->cache_record != NULL)
+		str_free(&request->cache_record);
 	request_pool_put(request->pool);
 }
 
@@ -423,9 +426,24 @@ bool auth_request_set_login_username(struct auth_request *request,
 
 /* ---- fields ------------------------------------------------------------ */
 
+/* While a lookup goes to a cached database, remember each field it sets
+   ("\tkey=value", tab-escaped) for the cache entry. */
+static void cache_record_field(struct auth_request *request, const char *key,
+			       const char *value)
+{
+	str_append_c(request->cache_record, '\t');
+	str_append_tabescaped(request->cache_record, key);
+	if (value != NULL) {
+		str_append_c(request->cache_record, '=');
+		str_append_tabescaped(request->cache_record, value);
+	}
+}
+
 void auth_request_set_userdb_field(struct auth_request *request, const char *key,
 				   const char *value)
 {
+	if (request->cache_record != NULL && request->state == AUTH_REQUEST_STATE_USERDB)
+		cache_record_field(request, key, value);
 	auth_fields_set(request->userdb_fields, key, value);
 }
 
@@ -433,6 +451,9 @@ void auth_request_set_field(struct auth_request *request, const char *key,
 			    const char *value, const char *default_scheme)
 {
 	const char *rest;
+
+	if (request->cache_record != NULL && request->state != AUTH_REQUEST_STATE_USERDB)
+		cache_record_field(request, key, value);
 
 	if (strcmp(key, "user") == 0 || strcmp(key, "username") == 0) {
 		if (value != NULL && *value != '\0' &&
@@ -633,6 +654,225 @@ static const char *passdb_result_text(enum passdb_result result)
 enum chain_kind { CHAIN_VERIFY_PLAIN, CHAIN_LOOKUP, CHAIN_CREDENTIALS };
 
 static void passdb_chain_next(struct auth_request *request, enum chain_kind kind);
+static void passdb_verify_lookup_callback(struct auth_request *request,
+					  enum passdb_result result,
+					  const char *stored_password);
+static void passdb_lookup_only_callback(struct auth_request *request,
+					enum passdb_result result,
+					const char *stored_password);
+static void credentials_lookup_callback(struct auth_request *request,
+					enum passdb_result result,
+					const char *stored_password);
+
+/* ---- auth cache (auth-cache.md 1) ---------------------------------------- */
+
+static const char *cache_escape_tab(const char *value, void *context ATTR_UNUSED,
+				    struct pool *pool)
+{
+	if (strpbrk(value, "\t\r\n\001") == NULL)
+		return value;
+	string_t *str = str_create(strlen(value) + 8);
+	str_append_tabescaped(str, value);
+	const char *result = pool_strdup(pool, str_c(str));
+	str_free(&str);
+	return result;
+}
+
+/* "P<id>[+<master user>]\t<expanded key template>" */
+static const char *cache_key_build(struct auth_request *request, char type,
+				   unsigned int id, const char *template)
+{
+	string_t *str = str_create(128);
+	const char *error, *key = NULL;
+
+	str_append_c(str, type);
+	str_append_uint(str, id);
+	if (request->master_user != NULL) {
+		str_append_c(str, '+');
+		str_append_tabescaped(str, request->master_user);
+	}
+	str_append_c(str, '\t');
+	if (auth_request_var_expand_with(str, template, request, cache_escape_tab,
+					 NULL, NULL, &error) < 0)
+		auth_request_log_error(request, "auth cache: can't expand the cache key %s: %s",
+				       template, error);
+	else
+		key = pool_strdup(request->pool, str_c(str));
+	str_free(&str);
+	return key;
+}
+
+static void cache_record_start(struct auth_request *request)
+{
+	if (request->cache_record == NULL)
+		request->cache_record = str_create_secure(128);
+	else
+		str_clear(request->cache_record);
+}
+
+static void cache_record_stop(struct auth_request *request)
+{
+	if (request->cache_record != NULL)
+		str_free(&request->cache_record);
+}
+
+/* Apply the "\tkey=value..." fields of a cache entry. */
+static void cache_restore_fields(struct auth_request *request, char *fields, bool userdb)
+{
+	char *next;
+
+	for (; fields != NULL && *fields != '\0'; fields = next) {
+		next = strchr(fields, '\t');
+		if (next != NULL)
+			*next++ = '\0';
+		if (*fields == '\0')
+			continue;
+		char *eq = strchr(fields, '=');
+		if (eq != NULL)
+			*eq++ = '\0';
+		str_tabunescape(fields);
+		if (eq != NULL)
+			str_tabunescape(eq);
+		if (userdb)
+			auth_request_set_userdb_field(request, fields, eq);
+		else
+			auth_request_set_field(request, fields, eq, NULL);
+	}
+}
+
+static void passdb_cache_answer(struct auth_request *request, enum chain_kind kind,
+				const struct auth_cache_result *res)
+{
+	char *value = pool_strdup(request->pool, res->value);
+	enum passdb_result result = PASSDB_RESULT_OK;
+	const char *stored = NULL;
+
+	request->cache_hit = true;
+	request->cache_last_success = res->last_success;
+	request->cache_neg_expired = res->negative_expired;
+	cache_record_stop(request);
+	if (*value == '\0') {
+		ctx_debug(&request->log, "auth cache: hit: user unknown");
+		result = PASSDB_RESULT_USER_UNKNOWN;
+	} else {
+		char *tab = strchr(value, '\t');
+		if (tab != NULL)
+			*tab++ = '\0';
+		str_tabunescape(value);
+		ctx_debug(&request->log, "auth cache: hit%s", res->expired ? " (expired)" : "");
+		cache_restore_fields(request, tab, false);
+		stored = *value != '\0' ? value : NULL;
+	}
+	if (kind == CHAIN_VERIFY_PLAIN)
+		passdb_verify_lookup_callback(request, result, stored);
+	else if (kind == CHAIN_LOOKUP)
+		passdb_lookup_only_callback(request, result, stored);
+	else
+		credentials_lookup_callback(request, result, stored);
+}
+
+/* Before asking passdb's database: answer from the cache if it can.
+   Returns true if it did. */
+static bool passdb_cache_try(struct auth_request *request, struct auth_passdb *passdb,
+			     enum chain_kind kind)
+{
+	const char *template = passdb->module->default_cache_key;
+	struct auth_cache_result res;
+
+	if (request->auth->cache == NULL || template == NULL)
+		return false;
+	const char *key = cache_key_build(request, 'P', passdb->id, template);
+	if (key == NULL)
+		return false;
+	request->cache_key = key;
+	if (request->cache_skip_once) {
+		request->cache_skip_once = false;
+	} else if (auth_cache_lookup(request->auth->cache, key, &res)) {
+		if (!res.expired) {
+			passdb_cache_answer(request, kind, &res);
+			return true;
+		}
+		ctx_debug(&request->log, "auth cache: expired entry, asking passdb #%u", passdb->id);
+	} else {
+		ctx_debug(&request->log, "auth cache: miss, asking passdb #%u", passdb->id);
+	}
+	cache_record_start(request);
+	return false;
+}
+
+/* The database answered: store what the cache table of auth-cache.md 1.3
+   says. */
+static void passdb_cache_insert(struct auth_request *request, struct auth_passdb *passdb,
+				enum chain_kind kind, enum passdb_result result)
+{
+	const char *key = request->cache_key;
+	const char *stored = request->cache_stored;
+	char *generated = NULL;
+
+	request->cache_key = NULL;
+	if (result == PASSDB_RESULT_USER_UNKNOWN) {
+		auth_cache_insert(request->auth->cache, key, "", false);
+	} else if (result == PASSDB_RESULT_OK || result == PASSDB_RESULT_PASSWORD_MISMATCH) {
+		if (stored == NULL && kind == CHAIN_VERIFY_PLAIN &&
+		    passdb->module->driver->verify_plain != NULL &&
+		    !request->skip_password_check) {
+			/* a verify-only passdb (PAM, LDAP bind): keep a salted
+			   hash of the password that worked */
+			const char *error;
+			if (result != PASSDB_RESULT_OK ||
+			    password_generate((const unsigned char *)request->mech_password,
+					      strlen(request->mech_password), "SSHA256",
+					      request->user, 0, &generated, &error) < 0) {
+				cache_record_stop(request);
+				return;
+			}
+			stored = generated;
+		} else if (stored == NULL && result == PASSDB_RESULT_PASSWORD_MISMATCH) {
+			cache_record_stop(request);
+			return;
+		}
+		string_t *value = str_create_secure(128);
+		if (stored != NULL)
+			str_append_tabescaped(value, stored);
+		if (request->cache_record != NULL)
+			str_append(value, str_c(request->cache_record));
+		if (str_len(value) == 0)
+			str_append_c(value, '\t'); /* positive, nothing to keep */
+		auth_cache_insert(request->auth->cache, key, str_c(value),
+				  result == PASSDB_RESULT_OK);
+		str_free(&value);
+		if (generated != NULL)
+			x_free_secret(generated, strlen(generated));
+	}
+	cache_record_stop(request);
+}
+
+/* An internal failure of the database: use the cached entry even if it
+   expired (auth-cache.md 1.3). Returns true if it did. */
+static bool passdb_cache_fallback(struct auth_request *request, struct auth_passdb *passdb,
+				  enum chain_kind kind)
+{
+	struct auth_cache_result res;
+	const char *key = request->cache_key;
+
+	cache_record_stop(request);
+	request->cache_key = NULL;
+	if (!auth_cache_lookup(request->auth->cache, key, &res))
+		return false;
+	auth_request_log_info(request, "passdb #%u (%s) failed: falling back to "
+			      "expired data from the auth cache", passdb->id,
+			      passdb->module->driver->name);
+	request->cache_key = key;
+	passdb_cache_answer(request, kind, &res);
+	return true;
+}
+
+static void cache_note_stored(struct auth_request *request, const char *stored)
+{
+	if (request->cache_key != NULL && !request->cache_hit)
+		request->cache_stored = stored == NULL ? NULL :
+			pool_strdup(request->pool, stored);
+}
 
 /* Finish the chain with a final result. */
 static void passdb_chain_finish(struct auth_request *request, enum chain_kind kind,
@@ -693,6 +933,13 @@ static void passdb_handle_result(struct auth_request *request, enum chain_kind k
 	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
 	enum passdb_result_action action;
 
+	if (request->cache_key != NULL && !request->cache_hit) {
+		if (result == PASSDB_RESULT_INTERNAL_FAILURE &&
+		    passdb_cache_fallback(request, passdb, kind))
+			return;
+		if (request->cache_key != NULL)
+			passdb_cache_insert(request, passdb, kind, result);
+	}
 	if (result == PASSDB_RESULT_OK || result == PASSDB_RESULT_PASSWORD_MISMATCH ||
 	    result == PASSDB_RESULT_USER_UNKNOWN)
 		ctx_debug(&request->log, "passdb #%u (%s): %s", passdb->id,
@@ -810,6 +1057,19 @@ static void verify_finish(struct auth_request *request, enum chain_kind kind,
 		result = PASSDB_RESULT_OK;
 	}
 	(void)stored;
+	if (request->cache_hit && request->cache_key != NULL && ret >= 0) {
+		/* auth-cache.md 1.4: a mismatch against a password that
+		   worked before (or an old entry) may mean it was changed */
+		if (ret == 0 && (request->cache_last_success || request->cache_neg_expired)) {
+			auth_cache_set_last_success(request->auth->cache, request->cache_key, false);
+			ctx_debug(&request->log, "auth cache: password mismatch with the cached "
+				  "password, asking the passdb (password changed?)");
+			request->cache_skip_once = true;
+			passdb_chain_next(request, kind);
+			return;
+		}
+		auth_cache_set_last_success(request->auth->cache, request->cache_key, ret > 0);
+	}
 	passdb_handle_result(request, kind, result);
 }
 
@@ -849,6 +1109,7 @@ static void passdb_verify_lookup_callback(struct auth_request *request,
 {
 	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
 
+	cache_note_stored(request, stored_password);
 	if (result != PASSDB_RESULT_OK) {
 		if (result == PASSDB_RESULT_USER_UNKNOWN &&
 		    (request->auth->set->auth_verbose || auth_request_want_debug(request)))
@@ -909,9 +1170,10 @@ static void passdb_driver_verify_callback(struct auth_request *request,
 
 static void passdb_lookup_only_callback(struct auth_request *request,
 					enum passdb_result result,
-					const char *stored_password ATTR_UNUSED)
+					const char *stored_password)
 {
 	struct auth_passdb *passdb = request->auth->passdbs.v[request->passdb_idx];
+	cache_note_stored(request, stored_password);
 	if (result == PASSDB_RESULT_OK)
 		apply_field_templates(request, passdb->default_fields, false);
 	passdb_handle_result(request, CHAIN_LOOKUP, result);
@@ -928,6 +1190,7 @@ static void credentials_lookup_callback(struct auth_request *request,
 	size_t raw_len = 0;
 	const char *error = NULL;
 
+	cache_note_stored(request, stored_password);
 	if (result != PASSDB_RESULT_OK || passdb->deny) {
 		passdb_handle_result(request, CHAIN_CREDENTIALS, result);
 		return;
@@ -996,6 +1259,17 @@ static void passdb_chain_next(struct auth_request *request, enum chain_kind kind
 
 	request->state = AUTH_REQUEST_STATE_PASSDB;
 	request->password_source = NULL;
+	request->cache_key = NULL;
+	request->cache_stored = NULL;
+	request->cache_hit = false;
+	if (kind != CHAIN_VERIFY_PLAIN && driver->lookup_credentials == NULL) {
+		auth_request_log_error(request, "passdb %s doesn't support "
+				       "credentials lookups", driver->name);
+		passdb_handle_result(request, kind, PASSDB_RESULT_SCHEME_NOT_AVAILABLE);
+		return;
+	}
+	if (passdb_cache_try(request, passdb, kind))
+		return;
 	if (kind == CHAIN_VERIFY_PLAIN) {
 		if (driver->verify_plain != NULL)
 			driver->verify_plain(passdb->module, request,
@@ -1005,12 +1279,6 @@ static void passdb_chain_next(struct auth_request *request, enum chain_kind kind
 			driver->lookup_credentials(passdb->module, request,
 						   passdb_verify_lookup_callback);
 	} else {
-		if (driver->lookup_credentials == NULL) {
-			auth_request_log_error(request, "passdb %s doesn't support "
-					       "credentials lookups", driver->name);
-			passdb_handle_result(request, kind, PASSDB_RESULT_SCHEME_NOT_AVAILABLE);
-			return;
-		}
 		driver->lookup_credentials(passdb->module, request,
 					   kind == CHAIN_LOOKUP ? passdb_lookup_only_callback :
 					   credentials_lookup_callback);
@@ -1177,10 +1445,84 @@ static void userdb_chain_finish(struct auth_request *request, enum userdb_result
 }
 
 static void userdb_lookup_callback(struct auth_request *request,
+				   enum userdb_result result);
+
+static void userdb_cache_answer(struct auth_request *request,
+				const struct auth_cache_result *res)
+{
+	char *value = pool_strdup(request->pool, res->value);
+
+	request->cache_hit = true;
+	cache_record_stop(request);
+	if (*value == '\0') {
+		ctx_debug(&request->log, "auth cache: userdb hit: user unknown");
+		userdb_lookup_callback(request, USERDB_RESULT_USER_UNKNOWN);
+		return;
+	}
+	ctx_debug(&request->log, "auth cache: userdb hit%s", res->expired ? " (expired)" : "");
+	cache_restore_fields(request, value, true);
+	userdb_lookup_callback(request, USERDB_RESULT_OK);
+}
+
+static bool userdb_cache_try(struct auth_request *request, struct auth_userdb *userdb)
+{
+	const char *template = userdb->module->default_cache_key;
+	struct auth_cache_result res;
+
+	if (request->auth->cache == NULL || template == NULL)
+		return false;
+	const char *key = cache_key_build(request, 'U', userdb->id, template);
+	if (key == NULL)
+		return false;
+	request->cache_key = key;
+	if (auth_cache_lookup(request->auth->cache, key, &res) && !res.expired) {
+		userdb_cache_answer(request, &res);
+		return true;
+	}
+	cache_record_start(request);
+	return false;
+}
+
+/* Store the database's answer; on an internal failure answer from an
+   expired entry if there is one (returns true then). */
+static bool userdb_cache_update(struct auth_request *request, struct auth_userdb *userdb,
+				enum userdb_result result)
+{
+	const char *key = request->cache_key;
+	struct auth_cache_result res;
+
+	request->cache_key = NULL;
+	if (result == USERDB_RESULT_INTERNAL_FAILURE) {
+		cache_record_stop(request);
+		if (!auth_cache_lookup(request->auth->cache, key, &res))
+			return false;
+		auth_request_log_info(request, "userdb #%u (%s) failed: falling back to "
+				      "expired data from the auth cache", userdb->id,
+				      userdb->module->driver->name);
+		userdb_cache_answer(request, &res);
+		return true;
+	}
+	if (result == USERDB_RESULT_USER_UNKNOWN) {
+		auth_cache_insert(request->auth->cache, key, "", false);
+	} else if (result == USERDB_RESULT_OK) {
+		const char *value = request->cache_record == NULL ||
+			str_len(request->cache_record) == 0 ? "\t" :
+			str_c(request->cache_record);
+		auth_cache_insert(request->auth->cache, key, value, true);
+	}
+	cache_record_stop(request);
+	return false;
+}
+
+static void userdb_lookup_callback(struct auth_request *request,
 				   enum userdb_result result)
 {
 	struct auth_userdb *userdb = request->auth->userdbs.v[request->userdb_idx];
 	enum passdb_result_action action;
+
+	if (request->cache_key != NULL && !request->cache_hit &&
+	    userdb_cache_update(request, userdb, result))
+		return;
 
 	if (result == USERDB_RESULT_OK) {
 		apply_userdb_templates(request, userdb->override_fields, true);
@@ -1239,6 +1581,10 @@ static void userdb_chain_next(struct auth_request *request)
 	struct auth_userdb *userdb = auth->userdbs.v[request->userdb_idx];
 	apply_userdb_templates(request, userdb->default_fields, false);
 	request->state = AUTH_REQUEST_STATE_USERDB;
+	request->cache_key = NULL;
+	request->cache_hit = false;
+	if (userdb_cache_try(request, userdb))
+		return;
 	userdb->module->driver->lookup(userdb->module, request, userdb_lookup_callback);
 }
 

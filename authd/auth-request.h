@@ -121,6 +121,16 @@ struct auth_request {
 	auth_request_passdb_lookup_callback_t *private_passdb_lookup_cb;
 	userdb_callback_t *private_static_userdb_cb;
 
+	/* auth cache (auth-cache.md 1): the key of the lookup that went to
+	   the database (for the insert), what the passdb stored, the fields
+	   the db set (recorded while cache_record != NULL) */
+	const char *cache_key;
+	const char *cache_stored;
+	struct str *cache_record;
+	bool cache_hit;              /* this passdb's answer came from the cache */
+	bool cache_last_success, cache_neg_expired;
+	bool cache_skip_once;        /* password changed? go to the db this time */
+
 	/* timing */
 	uint64_t create_msecs;
 	struct auth_request *timeout_prev, *timeout_next;

@@ -10,6 +10,7 @@
 #include "passdb.h"
 #include "userdb.h"
 #include "auth.h"
+#include "auth-cache.h"
 #include "auth-request.h"
 
 #include <stdlib.h>
@@ -110,9 +111,19 @@ int auth_create(struct event_base *base, struct roost_settings *root_set,
 			"PLAIN mechanism needs one";
 		goto fail;
 	}
-	if (auth->set->auth_cache_size > 0) {
-		log_warning("auth_cache_size is set, but roost has no auth cache "
-			    "yet: every request goes to the passdb");
+	auth->cache = auth_cache_create((size_t)auth->set->auth_cache_size,
+					auth->set->auth_cache_ttl,
+					auth->set->auth_cache_negative_ttl, NULL);
+	if (auth->cache != NULL) {
+		bool any = false;
+		for (size_t i = 0; i < auth->passdbs.count; i++)
+			any = any || auth->passdbs.v[i]->module->default_cache_key != NULL;
+		for (size_t i = 0; i < auth->userdbs.count; i++)
+			any = any || auth->userdbs.v[i]->module->default_cache_key != NULL;
+		if (!any)
+			log_info("auth_cache_size is set, but no configured passdb or "
+				 "userdb is cached (passwd-file and static are in "
+				 "memory already; sql, ldap and pam are cached)");
 	}
 	unsigned int threads = auth->set->auth_worker_max_count;
 	if (threads == 0)
@@ -140,6 +151,7 @@ void auth_destroy(struct auth **_auth)
 		return;
 	*_auth = NULL;
 	worker_pool_destroy(&auth->workers);
+	auth_cache_destroy(&auth->cache);
 	for (size_t i = 0; i < auth->passdbs.count; i++) {
 		struct passdb_module *module = auth->passdbs.v[i]->module;
 		if (module->driver->deinit != NULL)

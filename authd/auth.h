@@ -24,6 +24,7 @@ struct auth {
 	ARRAY(struct auth_passdb *) passdbs;
 	ARRAY(struct auth_userdb *) userdbs;
 	struct worker_pool *workers;
+	struct auth_cache *cache;     /* NULL = no auth cache */
 	/* username chars allowed (256 entries), translation table */
 	bool username_chars[256];
 	bool username_chars_all;

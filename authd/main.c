@@ -10,6 +10,7 @@
 #include "path-error.h"
 #include "roost-settings.h"
 #include "auth.h"
+#include "auth-cache.h"
 #include "auth-client-connection.h"
 #include "auth-master-connection.h"
 
@@ -251,7 +252,47 @@ static struct {
 	char **argv;
 	const char *config_path;
 	auth_listener_array_t *listeners;
+	struct auth *auth;
 } reexec;
+
+static void cache_flush_all(const char *why)
+{
+	if (reexec.auth == NULL || reexec.auth->cache == NULL)
+		return;
+	log_info("%s received, %u cache entries flushed", why,
+		 auth_cache_flush(reexec.auth->cache));
+}
+
+/* SIGUSR2: the cache statistics, as Dovecot logs them. */
+static void signal_cache_stats(evutil_socket_t sig ATTR_UNUSED, short what ATTR_UNUSED,
+			       void *context ATTR_UNUSED)
+{
+	struct auth_cache_stats stats;
+
+	if (reexec.auth == NULL || reexec.auth->cache == NULL) {
+		log_info("SIGUSR2 received: the auth cache is off (auth_cache_size = 0)");
+		return;
+	}
+	auth_cache_get_stats(reexec.auth->cache, &stats);
+	uint64_t lookups = stats.hits + stats.negative_hits + stats.misses + stats.expired;
+	log_info("Authentication cache: %zu entries, %zu bytes; hits %llu (negative %llu), "
+		 "misses %llu, expired %llu, %llu%% hit ratio; inserts %llu, evictions %llu",
+		 stats.entries, stats.bytes,
+		 (unsigned long long)(stats.hits + stats.negative_hits),
+		 (unsigned long long)stats.negative_hits,
+		 (unsigned long long)stats.misses, (unsigned long long)stats.expired,
+		 (unsigned long long)(lookups == 0 ? 0 :
+				      (stats.hits + stats.negative_hits) * 100 / lookups),
+		 (unsigned long long)stats.inserts, (unsigned long long)stats.evictions);
+}
+
+/* SIGHUP under roostd (roostd itself restarts us on a reload): flush the
+   cache, as Dovecot's auth process does. */
+static void signal_flush(evutil_socket_t sig ATTR_UNUSED, short what ATTR_UNUSED,
+			 void *context ATTR_UNUSED)
+{
+	cache_flush_all("SIGHUP");
+}
 
 static void signal_reload(evutil_socket_t sig ATTR_UNUSED, short what ATTR_UNUSED,
 			  void *context ATTR_UNUSED)
@@ -261,6 +302,7 @@ static void signal_reload(evutil_socket_t sig ATTR_UNUSED, short what ATTR_UNUSE
 	const char *error;
 
 	log_info("SIGHUP received - reloading configuration");
+	cache_flush_all("SIGHUP");
 	if (roost_settings_read(reexec.config_path, &set, err_pool, &error) < 0) {
 		log_error("Not reloading: %s", error);
 		pool_destroy(&err_pool);
@@ -393,10 +435,13 @@ int main(int argc, char **argv)
 		reexec.config_path = config_path;
 		reexec.listeners = &listeners;
 		sighup = evsignal_new(base, SIGHUP, signal_reload, NULL);
-		event_add(sighup, NULL);
 	} else {
-		signal(SIGHUP, SIG_IGN);
+		sighup = evsignal_new(base, SIGHUP, signal_flush, NULL);
 	}
+	event_add(sighup, NULL);
+	reexec.auth = auth;
+	struct event *sigusr2 = evsignal_new(base, SIGUSR2, signal_cache_stats, NULL);
+	event_add(sigusr2, NULL);
 	struct event *sigterm = evsignal_new(base, SIGTERM, signal_stop, base);
 	struct event *sigint = evsignal_new(base, SIGINT, signal_stop, base);
 	event_add(sigterm, NULL);
@@ -419,8 +464,9 @@ int main(int argc, char **argv)
 	array_free(&listeners);
 	pool_destroy(&pool);
 	auth_destroy(&auth);
-	if (sighup != NULL)
-		event_free(sighup);
+	reexec.auth = NULL;
+	event_free(sighup);
+	event_free(sigusr2);
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(base);

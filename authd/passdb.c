@@ -58,11 +58,29 @@ const struct passdb_driver *passdb_driver_find(const char *name)
 	return NULL;
 }
 
+static const struct userdb_driver *userdb_extra_drivers[4];
+
+void userdb_driver_register(const struct userdb_driver *driver)
+{
+	for (unsigned int i = 0; i < N_ELEMENTS(userdb_extra_drivers); i++) {
+		if (userdb_extra_drivers[i] == NULL || userdb_extra_drivers[i] == driver) {
+			userdb_extra_drivers[i] = driver;
+			return;
+		}
+	}
+	lib_panic(__FILE__, __LINE__, "userdb_driver_register: too many extra drivers");
+}
+
 const struct userdb_driver *userdb_driver_find(const char *name)
 {
 	for (unsigned int i = 0; userdb_drivers[i] != NULL; i++) {
 		if (strcmp(userdb_drivers[i]->name, name) == 0)
 			return userdb_drivers[i];
+	}
+	for (unsigned int i = 0; i < N_ELEMENTS(userdb_extra_drivers); i++) {
+		if (userdb_extra_drivers[i] != NULL &&
+		    strcmp(userdb_extra_drivers[i]->name, name) == 0)
+			return userdb_extra_drivers[i];
 	}
 	return NULL;
 }

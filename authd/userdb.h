@@ -55,6 +55,8 @@ struct auth_userdb {
 };
 
 const struct userdb_driver *userdb_driver_find(const char *name);
+/* Unit tests: make an extra driver findable by name (at most 4). */
+void userdb_driver_register(const struct userdb_driver *driver);
 int auth_userdb_create(struct pool *pool, unsigned int id,
 		       const struct auth_userdb_settings *set,
 		       struct auth_userdb **userdb_r, const char **error_r);

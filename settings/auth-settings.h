@@ -108,6 +108,9 @@ enum auth_settings_support auth_settings_userdb_support(const char *driver);
    ("plain login"). */
 struct pool;
 const char *auth_settings_mechanisms_implemented(struct pool *pool);
+/* Unit tests: accept this passdb/userdb driver name (a driver the test
+   registers itself). */
+void auth_settings_allow_test_driver(const char *name);
 
 struct pool;
 /* Checks that need the whole auth configuration (after binding):
