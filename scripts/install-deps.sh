@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS=(gcc make autoconf automake pkg-config
             libevent-dev libssl-dev libcrypt-dev libargon2-dev libcmocka-dev)
-TEST_PKGS=(python3 python3-pytest postfix swaks dovecot-core socat procps iproute2 bc libauthen-sasl-perl libdigest-hmac-perl)
+TEST_PKGS=(python3 python3-pytest postfix swaks dovecot-core socat procps iproute2 bc libauthen-sasl-perl libdigest-hmac-perl libsasl2-dev libsasl2-modules libsasl2-modules-otp dovecot-sqlite)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_PKGS[@]}")
