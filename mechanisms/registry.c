@@ -13,6 +13,7 @@ extern const struct sasl_mech sasl_mech_cram_md5;
 extern const struct sasl_mech sasl_mech_digest_md5;
 extern const struct sasl_mech sasl_mech_scram_sha1;
 extern const struct sasl_mech sasl_mech_scram_sha256;
+extern const struct sasl_mech sasl_mech_otp;
 
 const struct sasl_mech *const sasl_mechanisms[] = {
 	&sasl_mech_plain,
@@ -23,6 +24,7 @@ const struct sasl_mech *const sasl_mechanisms[] = {
 	&sasl_mech_digest_md5,
 	&sasl_mech_scram_sha1,
 	&sasl_mech_scram_sha256,
+	&sasl_mech_otp,
 	NULL
 };
 

@@ -29,7 +29,7 @@ static const struct support_entry mechanisms[] = {
 	{ "gssapi", AUTH_SUPPORT_NOT_YET },
 	{ "ntlm", AUTH_SUPPORT_NOT_YET },
 	{ "oauthbearer", AUTH_SUPPORT_NOT_YET },
-	{ "otp", AUTH_SUPPORT_NOT_YET },
+	{ "otp", AUTH_SUPPORT_IMPLEMENTED },
 	{ "rpa", AUTH_SUPPORT_NOT_YET },
 	{ "scram-sha-1", AUTH_SUPPORT_IMPLEMENTED },
 	{ "scram-sha-1-plus", AUTH_SUPPORT_NOT_YET },
