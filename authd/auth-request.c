@@ -1406,6 +1406,13 @@ void auth_request_set_credentials(struct auth_request *request, const char *cred
 		callback(request, false);
 		return;
 	}
+	/* the cached credentials are stale now (OTP's sequence) */
+	if (request->auth->cache != NULL && passdb->module->default_cache_key != NULL) {
+		const char *key = cache_key_build(request, 'P', passdb->id,
+						  passdb->module->default_cache_key);
+		if (key != NULL && auth_cache_remove(request->auth->cache, key))
+			ctx_debug(&request->log, "auth cache: entry dropped (credentials updated)");
+	}
 	passdb->module->driver->set_credentials(passdb->module, request, credentials, callback);
 }
 
