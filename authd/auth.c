@@ -69,6 +69,39 @@ static void auth_username_chars_init(struct auth *auth)
 		auth->username_translation[(unsigned char)tr[0]] = tr[1];
 }
 
+/* As Dovecot at start-up: a mechanism that needs stored credentials
+   (CRAM-MD5, DIGEST-MD5, SCRAM) needs a passdb that can look them up, and
+   OTP one that can also store them. */
+static int auth_mechs_check_passdbs(struct auth *auth, const char **error_r)
+{
+	if (auth->passdbs.count == 0)
+		return 0;
+	for (size_t i = 0; i < auth->mechs.count; i++) {
+		const struct sasl_mech *mech = auth->mechs.v[i];
+		bool ok = false, writable = mech->credentials_scheme != NULL &&
+			strcmp(mech->credentials_scheme, "OTP") == 0;
+
+		if (mech->passdb_need != SASL_MECH_NEED_LOOKUP_CREDENTIALS)
+			continue;
+		for (size_t j = 0; j < auth->passdbs.count && !ok; j++) {
+			const struct passdb_driver *driver = auth->passdbs.v[j]->module->driver;
+			if (auth->passdbs.v[j]->deny || driver->lookup_credentials == NULL)
+				continue;
+			ok = !writable || driver->set_credentials != NULL;
+		}
+		if (!ok) {
+			*error_r = pool_printf(auth->pool, "%s mechanism can't be supported "
+				"with given passdbs: %s", mech->name, writable ?
+				"it needs a passdb that can store credentials "
+				"(sql with an update_query)" :
+				"none of them can look up stored credentials "
+				"(pam, checkpassword and ldap auth_bind only verify passwords)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int auth_create(struct event_base *base, struct roost_settings *root_set,
 		struct auth **auth_r, const char **error_r)
 {
@@ -106,6 +139,8 @@ int auth_create(struct event_base *base, struct roost_settings *root_set,
 			goto fail;
 		array_push(&auth->userdbs, userdb);
 	}
+	if (auth_mechs_check_passdbs(auth, error_r) < 0)
+		goto fail;
 	if (auth->mechs.count > 0 && auth->passdbs.count == 0) {
 		*error_r = "No passdbs specified in configuration file. "
 			"PLAIN mechanism needs one";

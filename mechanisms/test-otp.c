@@ -399,17 +399,34 @@ static void otp_harness_init(struct harness *h)
 	open_log();
 }
 
-/* passwd-file (read-only: no set_credentials) with the users file. */
+/* passwd-file (read-only: no set_credentials) with the users file, then
+   the writable otp-test driver (alone, passwd-file could not serve OTP:
+   auth_create refuses that, see test_readonly_only_refused). */
 static void readonly_harness_init(struct harness *h, const char *users)
 {
+	const char *error;
 	write_file("otp-users", users);
 	char *conf = x_printf(
+		"base_dir = %s/run\n"
 		"auth_mechanisms = otp\n"
+		"auth_failure_delay = 0\n"
 		"passdb {\n driver = passwd-file\n args = %s/otp-users\n}\n"
+		"passdb {\n driver = static\n args = password=unused\n}\n"
 		"userdb {\n driver = static\n args = uid=500 gid=500 home=/home/%%u\n}\n",
-		tmpdir);
-	harness_init(h, conf);
+		tmpdir, tmpdir);
+	memset(h, 0, sizeof(*h));
+	h->err_pool = pool_create("errors", 256);
+	if (roost_settings_read_string(conf, "test.conf", &h->set, h->err_pool, &error) < 0)
+		fail_msg("config: %s", error);
 	free(conf);
+	assert_int_equal(h->set->auth->passdbs.count, 2);
+	h->set->auth->passdbs.v[1]->driver = "otp-test";
+	h->set->auth->passdbs.v[1]->args = "";
+	h->base = event_base_new();
+	if (auth_create(h->base, h->set, &h->auth, &error) < 0)
+		fail_msg("auth_create: %s", error);
+	auth_client_connections_init(h->auth);
+	h->out = str_create(1024);
 	handshake(h);
 	open_log();
 }
@@ -575,19 +592,14 @@ static char *stored_state(enum otp_algorithm algorithm, const char *seed,
 static void test_handshake(void **state ATTR_UNUSED)
 {
 	struct harness h;
-	char *conf = x_printf("auth_mechanisms = plain otp\n"
-			      "passdb {\n driver = passwd-file\n args = %s/users\n}\n",
-			      tmpdir);
-	write_file("users", "");
-	harness_init(&h, conf);
-	free(conf);
+	otp_harness_init(&h);
 	harness_connect(&h, false, false);
 	harness_run(&h);
 	char *out = harness_take(&h);
 	/* Dovecot: MECH_SEC_DICTIONARY | MECH_SEC_ACTIVE */
-	assert_contains(out, "MECH\tPLAIN\tplaintext\nMECH\tOTP\tdictionary\tactive\n");
+	assert_contains(out, "MECH\tOTP\tdictionary\tactive\n");
 	free(out);
-	harness_deinit(&h);
+	otp_harness_deinit(&h);
 }
 
 static void test_hex_and_words(void **state ATTR_UNUSED)
@@ -820,6 +832,30 @@ static void test_lock(void **state ATTR_UNUSED)
 	start_exchange(&h, 3, "alice", "otp-md5 98 test ext");
 	free(log_take());
 	otp_harness_deinit(&h);
+}
+
+static void test_readonly_only_refused(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	const char *error;
+	char *conf = x_printf(
+		"base_dir = %s/run\n"
+		"auth_mechanisms = plain otp\n"
+		"passdb {\n driver = passwd-file\n args = %s/users\n}\n", tmpdir, tmpdir);
+	write_file("users", "");
+	memset(&h, 0, sizeof(h));
+	h.err_pool = pool_create("errors", 256);
+	if (roost_settings_read_string(conf, "test.conf", &h.set, h.err_pool, &error) < 0)
+		fail_msg("config: %s", error);
+	free(conf);
+	h.base = event_base_new();
+	assert_int_equal(auth_create(h.base, h.set, &h.auth, &error), -1);
+	assert_contains(error, "OTP mechanism can't be supported with given passdbs: "
+			"it needs a passdb that can store credentials");
+	free((char *)error);
+	event_base_free(h.base);
+	roost_settings_free(&h.set);
+	pool_destroy(&h.err_pool);
 }
 
 static void test_readonly_passdb(void **state ATTR_UNUSED)
@@ -1097,6 +1133,7 @@ int main(void)
 		cmocka_unit_test(test_init_responses),
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_readonly_passdb),
+		cmocka_unit_test(test_readonly_only_refused),
 		cmocka_unit_test(test_bad_stored_state),
 		cmocka_unit_test(test_bad_identity),
 		cmocka_unit_test(test_bad_responses),
