@@ -5,6 +5,11 @@
 #include "auth-settings.h"
 #include "passdb.h"
 #include "userdb.h"
+#include "db-sql.h"
+#include "db-ldap.h"
+#include "db-pam.h"
+#include "db-checkpassword.h"
+#include "db-passwd.h"
 
 #include <stdlib.h>
 #include <strings.h>
@@ -14,20 +19,30 @@
 static const struct passdb_driver *const passdb_drivers[] = {
 	&passdb_driver_passwd_file,
 	&passdb_driver_static,
+	&passdb_driver_sql,
+	&passdb_driver_ldap,
+	&passdb_driver_pam,
+	&passdb_driver_checkpassword,
+	&passdb_driver_passwd,
+	&passdb_driver_shadow,
 	NULL
 };
 static const char *const passdb_planned[] = {
-	"sql", "ldap", "pam", "checkpassword", "passwd", "shadow", "bsdauth",
+	"bsdauth",
 	"imap", "lua", "oauth2", "dict", "vpopmail", NULL
 };
 
 static const struct userdb_driver *const userdb_drivers[] = {
 	&userdb_driver_passwd_file,
 	&userdb_driver_static,
+	&userdb_driver_sql,
+	&userdb_driver_ldap,
+	&userdb_driver_checkpassword,
+	&userdb_driver_passwd,
 	NULL
 };
 static const char *const userdb_planned[] = {
-	"sql", "ldap", "passwd", "prefetch", "checkpassword", "lua", "dict",
+	"prefetch", "lua", "dict",
 	"nss", "vpopmail", NULL
 };
 
@@ -199,7 +214,7 @@ int auth_passdb_create(struct pool *pool, unsigned int id,
 			*error_r = pool_printf(pool, "%s: driver is not supported by roost yet", where);
 		else
 			*error_r = pool_printf(pool, "%s: unknown passdb driver "
-					       "(supported: passwd-file, static)", where);
+					       "(supported: passwd-file, static, sql, ldap, pam, checkpassword, passwd, shadow)", where);
 		return -1;
 	}
 	if (!driver->available) {
@@ -253,7 +268,11 @@ int auth_userdb_create(struct pool *pool, unsigned int id,
 			*error_r = pool_printf(pool, "%s: driver is not supported by roost yet", where);
 		else
 			*error_r = pool_printf(pool, "%s: unknown userdb driver "
-					       "(supported: passwd-file, static)", where);
+					       "(supported: passwd-file, static, sql, ldap, checkpassword, passwd)", where);
+		return -1;
+	}
+	if (!driver->available) {
+		*error_r = pool_printf(pool, "%s: driver is not compiled in", where);
 		return -1;
 	}
 	userdb->id = id;

@@ -14,6 +14,9 @@ extern const struct sasl_mech sasl_mech_digest_md5;
 extern const struct sasl_mech sasl_mech_scram_sha1;
 extern const struct sasl_mech sasl_mech_scram_sha256;
 extern const struct sasl_mech sasl_mech_otp;
+#ifdef HAVE_GSSAPI
+extern const struct sasl_mech sasl_mech_gssapi;
+#endif
 
 const struct sasl_mech *const sasl_mechanisms[] = {
 	&sasl_mech_plain,
@@ -25,6 +28,9 @@ const struct sasl_mech *const sasl_mechanisms[] = {
 	&sasl_mech_scram_sha1,
 	&sasl_mech_scram_sha256,
 	&sasl_mech_otp,
+#ifdef HAVE_GSSAPI
+	&sasl_mech_gssapi,
+#endif
 	NULL
 };
 

@@ -5,8 +5,16 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS=(gcc make autoconf automake pkg-config
-            libevent-dev libssl-dev libcrypt-dev libargon2-dev libcmocka-dev)
-TEST_PKGS=(python3 python3-pytest postfix swaks dovecot-core socat procps iproute2 bc libauthen-sasl-perl libdigest-hmac-perl libsasl2-dev libsasl2-modules libsasl2-modules-otp dovecot-sqlite)
+            libevent-dev libssl-dev libcrypt-dev libargon2-dev libcmocka-dev
+            libsqlite3-dev libpq-dev libmariadb-dev
+            libpam0g-dev
+            libldap-dev
+            libkrb5-dev)
+TEST_PKGS=(python3 python3-pytest postfix swaks dovecot-core socat procps iproute2 bc libauthen-sasl-perl libdigest-hmac-perl libsasl2-dev libsasl2-modules libsasl2-modules-otp dovecot-sqlite
+           sqlite3 postgresql-15 postgresql-client-15 mariadb-server mariadb-client
+           libpam-wrapper pamtester libnss-wrapper
+           slapd ldap-utils openssl dovecot-ldap
+           krb5-kdc krb5-admin-server krb5-user python3-gssapi dovecot-gssapi)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_PKGS[@]}")

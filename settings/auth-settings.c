@@ -26,7 +26,11 @@ static const struct support_entry mechanisms[] = {
 	{ "digest-md5", AUTH_SUPPORT_IMPLEMENTED },
 	{ "external", AUTH_SUPPORT_IMPLEMENTED },
 	{ "gss-spnego", AUTH_SUPPORT_NOT_YET },
-	{ "gssapi", AUTH_SUPPORT_NOT_YET },
+#ifdef HAVE_GSSAPI
+	{ "gssapi", AUTH_SUPPORT_IMPLEMENTED },
+#else
+	{ "gssapi", AUTH_SUPPORT_NOT_YET },   /* built without libkrb5 */
+#endif
 	{ "ntlm", AUTH_SUPPORT_NOT_YET },
 	{ "oauthbearer", AUTH_SUPPORT_NOT_YET },
 	{ "otp", AUTH_SUPPORT_IMPLEMENTED },
@@ -43,16 +47,16 @@ static const struct support_entry passdb_drivers[] = {
 	{ "passwd-file", AUTH_SUPPORT_IMPLEMENTED },
 	{ "static", AUTH_SUPPORT_IMPLEMENTED },
 	{ "bsdauth", AUTH_SUPPORT_NOT_YET },
-	{ "checkpassword", AUTH_SUPPORT_NOT_YET },
+	{ "checkpassword", AUTH_SUPPORT_IMPLEMENTED },
 	{ "dict", AUTH_SUPPORT_NOT_YET },
 	{ "imap", AUTH_SUPPORT_NOT_YET },
-	{ "ldap", AUTH_SUPPORT_NOT_YET },
+	{ "ldap", AUTH_SUPPORT_IMPLEMENTED },
 	{ "lua", AUTH_SUPPORT_NOT_YET },
 	{ "oauth2", AUTH_SUPPORT_NOT_YET },
-	{ "pam", AUTH_SUPPORT_NOT_YET },
-	{ "passwd", AUTH_SUPPORT_NOT_YET },
-	{ "shadow", AUTH_SUPPORT_NOT_YET },
-	{ "sql", AUTH_SUPPORT_NOT_YET },
+	{ "pam", AUTH_SUPPORT_IMPLEMENTED },   /* "not compiled in" without libpam */
+	{ "passwd", AUTH_SUPPORT_IMPLEMENTED },
+	{ "shadow", AUTH_SUPPORT_IMPLEMENTED },
+	{ "sql", AUTH_SUPPORT_IMPLEMENTED },
 	{ "vpopmail", AUTH_SUPPORT_NOT_YET },
 	{ NULL, AUTH_SUPPORT_UNKNOWN }
 };
@@ -60,14 +64,14 @@ static const struct support_entry passdb_drivers[] = {
 static const struct support_entry userdb_drivers[] = {
 	{ "passwd-file", AUTH_SUPPORT_IMPLEMENTED },
 	{ "static", AUTH_SUPPORT_IMPLEMENTED },
-	{ "checkpassword", AUTH_SUPPORT_NOT_YET },
+	{ "checkpassword", AUTH_SUPPORT_IMPLEMENTED },
 	{ "dict", AUTH_SUPPORT_NOT_YET },
-	{ "ldap", AUTH_SUPPORT_NOT_YET },
+	{ "ldap", AUTH_SUPPORT_IMPLEMENTED },
 	{ "lua", AUTH_SUPPORT_NOT_YET },
 	{ "nss", AUTH_SUPPORT_NOT_YET },
-	{ "passwd", AUTH_SUPPORT_NOT_YET },
+	{ "passwd", AUTH_SUPPORT_IMPLEMENTED },
 	{ "prefetch", AUTH_SUPPORT_NOT_YET },
-	{ "sql", AUTH_SUPPORT_NOT_YET },
+	{ "sql", AUTH_SUPPORT_IMPLEMENTED },
 	{ "vpopmail", AUTH_SUPPORT_NOT_YET },
 	{ NULL, AUTH_SUPPORT_UNKNOWN }
 };
@@ -210,6 +214,16 @@ static int mechanisms_check(const char *key, const char *value,
 		case AUTH_SUPPORT_IMPLEMENTED:
 			continue;
 		case AUTH_SUPPORT_NOT_YET:
+#ifndef HAVE_GSSAPI
+			if (strcasecmp(word, "gssapi") == 0) {
+				*error_r = pool_printf(pool, "%s: Mechanism %s is "
+					"not compiled in (roost was built without MIT "
+					"Kerberos: install libkrb5-dev and reconfigure) "
+					"(supported: %s)", key, word,
+					auth_settings_mechanisms_implemented(pool));
+				return -1;
+			}
+#endif
 			*error_r = pool_printf(pool, "%s: Mechanism %s is not "
 				"supported yet (supported: %s)", key, word,
 				auth_settings_mechanisms_implemented(pool));

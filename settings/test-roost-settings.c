@@ -14,6 +14,12 @@
 #include <cmocka.h>
 
 #define PASSDB "passdb {\n  driver = passwd-file\n  args = /etc/roost/users\n}\n"
+/* what auth_mechanisms accepts (gssapi only when built with libkrb5) */
+#ifdef HAVE_GSSAPI
+#define SUPPORTED_MECHS "plain login anonymous cram-md5 digest-md5 external gssapi otp scram-sha-1 scram-sha-256"
+#else
+#define SUPPORTED_MECHS "plain login anonymous cram-md5 digest-md5 external otp scram-sha-1 scram-sha-256"
+#endif
 
 static struct roost_settings *read_ok(const char *text)
 {
@@ -342,20 +348,23 @@ static const struct {
 	  "t.conf:7: Invalid value for mode: \"0999\": not an octal number" },
 	/* mechanisms */
 	{ PASSDB "auth_mechanisms = plain ntlm\n",
-	  "t.conf:5: auth_mechanisms: Mechanism ntlm is not supported yet (supported: plain login anonymous cram-md5 digest-md5 external otp scram-sha-1 scram-sha-256)" },
+	  "t.conf:5: auth_mechanisms: Mechanism ntlm is not supported yet (supported: " SUPPORTED_MECHS ")" },
 	{ PASSDB "auth_mechanisms = PLAIN SCRAM-SHA-256-PLUS\n",
-	  "t.conf:5: auth_mechanisms: Mechanism SCRAM-SHA-256-PLUS is not supported yet (supported: plain login anonymous cram-md5 digest-md5 external otp scram-sha-1 scram-sha-256)" },
+	  "t.conf:5: auth_mechanisms: Mechanism SCRAM-SHA-256-PLUS is not supported yet (supported: " SUPPORTED_MECHS ")" },
 	{ PASSDB "auth_mechanisms = plain lgoin\n",
-	  "t.conf:5: auth_mechanisms: Unknown authentication mechanism: lgoin (did you mean login?) (supported: plain login anonymous cram-md5 digest-md5 external otp scram-sha-1 scram-sha-256)" },
+	  "t.conf:5: auth_mechanisms: Unknown authentication mechanism: lgoin (did you mean login?) (supported: " SUPPORTED_MECHS ")" },
 	{ PASSDB "auth_mechanisms = foo\n",
-	  "t.conf:5: auth_mechanisms: Unknown authentication mechanism: foo (supported: plain login anonymous cram-md5 digest-md5 external otp scram-sha-1 scram-sha-256)" },
+	  "t.conf:5: auth_mechanisms: Unknown authentication mechanism: foo (supported: " SUPPORTED_MECHS ")" },
 	{ "passdb {\n  driver = static\n  mechanisms = rpa\n}\n",
-	  "t.conf:3: mechanisms: Mechanism rpa is not supported yet (supported: plain login anonymous cram-md5 digest-md5 external otp scram-sha-1 scram-sha-256)" },
+	  "t.conf:3: mechanisms: Mechanism rpa is not supported yet (supported: " SUPPORTED_MECHS ")" },
+#ifndef HAVE_GSSAPI
+	{ PASSDB "auth_mechanisms = plain gssapi\n",
+	  "t.conf:5: auth_mechanisms: Mechanism gssapi is not compiled in (roost was built without MIT Kerberos: install libkrb5-dev and reconfigure) (supported: " SUPPORTED_MECHS ")" },
+#endif
 	/* passdb / userdb */
-	{ "passdb {\n  driver = checkpassword\n  args = /usr/bin/checkpassword\n}\n",
-	  "t.conf:2: passdb driver checkpassword is not supported yet" },
-	{ "passdb {\n  driver = pam\n}\n", "t.conf:2: passdb driver pam is not supported yet" },
-	{ "passdb {\n  driver = ldap\n}\n", "t.conf:2: passdb driver ldap is not supported yet" },
+	{ "passdb {\n  driver = bsdauth\n}\n", "t.conf:2: passdb driver bsdauth is not supported yet" },
+	{ "passdb {\n  driver = imap\n}\n", "t.conf:2: passdb driver imap is not supported yet" },
+	{ "passdb {\n  driver = vpopmail\n}\n", "t.conf:2: passdb driver vpopmail is not supported yet" },
 	{ "passdb {\n  driver = passwd_file\n}\n",
 	  "t.conf:2: Unknown passdb driver: passwd_file (did you mean passwd-file?)" },
 	{ "passdb {\n  driver = xyzzy\n}\n", "t.conf:2: Unknown passdb driver: xyzzy" },

@@ -204,8 +204,10 @@ class AuthServer:
     users_path, pid (the master process: roostd or dovecot)."""
 
     def __init__(self, target=TARGET, mechanisms="plain login", failure_delay="0",
-                 extra_global="", users=USERS, standalone=False):
+                 extra_global="", users=USERS, standalone=False, env=None):
         self.target = target
+        # extra environment for the server (e.g. KRB5_CONFIG); None: inherit
+        self.env = env
         self.mechanisms = mechanisms
         self.failure_delay = failure_delay
         self.extra_global = extra_global
@@ -313,8 +315,9 @@ service anvil {{
     def start(self, timeout=20.0):
         cmd = self.command()
         out = open(self.stdout_path, "ab")
+        env = None if self.env is None else {**os.environ, **self.env}
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+                                     stderr=subprocess.STDOUT, cwd=self.dir, env=env)
         out.close()
         self.pid = self.proc.pid
         _live.append(self)
