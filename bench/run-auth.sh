@@ -5,7 +5,10 @@
 # Cases: PLAIN cache off, PLAIN cache on, SSHA256, SHA512-CRYPT, BLF-CRYPT
 # (all AUTH PLAIN), CRAM-MD5 against {PLAIN} and {CRAM-MD5} stored users,
 # SCRAM-SHA-256 against {SCRAM-SHA-256} stored users; each a passwd-file
-# passdb of K users. For every case and server:
+# passdb of K users. sql-nocache / sql-cache: the same K {PLAIN} users in an
+# SQLite passdb (driver = sql), without and with auth_cache_size = 10M:
+# the auth cache's case (passwd-file is never cached, by either server).
+# For every case and server:
 #   start the server, warm up, read the server processes' user+sys ticks
 #   (/proc/PID/stat), run auth-load for the duration, read them again, stop.
 # Prints auths/s and server CPU-seconds per 1,000 auths, the ratio
@@ -33,7 +36,8 @@ usage: bench/run-auth.sh [options]
                          report the medians (default 1; 3 on a noisy machine)
   --cases "LIST"         subset of: plain-nocache plain-cache ssha256
                          sha512-crypt blf-crypt cram-md5 cram-md5-stored
-                         scram-sha-256 (default: all)
+                         scram-sha-256 sql-nocache sql-cache (default: all;
+                         the sql cases need sqlite3 and dovecot-sqlite)
   --final-resp-ok        SCRAM: the client sends final-resp-ok (server
                          signature inside OK, one round trip less; default:
                          the extra CONT round, as Postfix does)
@@ -56,7 +60,7 @@ CONNS=8
 PIPELINE=16
 LOAD_THREADS=1
 ROUNDS=1
-CASES="plain-nocache plain-cache ssha256 sha512-crypt blf-crypt cram-md5 cram-md5-stored scram-sha-256"
+CASES="plain-nocache plain-cache ssha256 sha512-crypt blf-crypt cram-md5 cram-md5-stored scram-sha-256 sql-nocache sql-cache"
 KEEP=""
 FINAL_RESP_OK=""
 PASSWORD="bench-pass"
@@ -84,7 +88,7 @@ for n in "$DURATION" "$WARMUP" "$USERS" "$DISTINCT" "$CONNS" "$PIPELINE" "$LOAD_
 	[[ $n =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "run-auth: not a number: $n" >&2; exit 2; }
 done
 for c in $CASES; do
-	case $c in plain-nocache|plain-cache|ssha256|sha512-crypt|blf-crypt|cram-md5|cram-md5-stored|scram-sha-256) ;;
+	case $c in plain-nocache|plain-cache|ssha256|sha512-crypt|blf-crypt|cram-md5|cram-md5-stored|scram-sha-256|sql-nocache|sql-cache) ;;
 	*) echo "run-auth: unknown case: $c" >&2; exit 2 ;; esac
 done
 
@@ -96,6 +100,11 @@ fi
 for t in ps awk getconf nproc; do
 	command -v $t >/dev/null || { echo "run-auth: $t is missing (apt-get install procps gawk coreutils)" >&2; exit 1; }
 done
+if [[ " $CASES " == *" sql-"* ]]; then
+	command -v sqlite3 >/dev/null || { echo "run-auth: the sql cases need sqlite3 (apt-get install sqlite3)" >&2; exit 1; }
+	ls /usr/lib/dovecot/modules/auth/libdriver_sqlite.so /usr/lib/dovecot/modules/libdriver_sqlite.so >/dev/null 2>&1 ||
+		{ echo "run-auth: the sql cases need Dovecot's SQLite driver (apt-get install dovecot-sqlite)" >&2; exit 1; }
+fi
 
 DIR=$(mktemp -d /tmp/rb.XXXXXX)      # short: unix socket paths stay < 108 bytes
 chmod 755 "$DIR"                      # Dovecot's auth runs as user dovecot
@@ -169,7 +178,7 @@ printf 'base_dir = %s/doveadm-run\n' "$DIR" >"$DIR/doveadm.conf"
 # ---- users -------------------------------------------------------------------
 scheme_of() {
 	case $1 in
-	plain-nocache|plain-cache|cram-md5) echo PLAIN ;;
+	plain-nocache|plain-cache|cram-md5|sql-nocache|sql-cache) echo PLAIN ;;
 	ssha256) echo SSHA256 ;;
 	sha512-crypt) echo SHA512-CRYPT ;;
 	blf-crypt) echo BLF-CRYPT ;;
@@ -203,18 +212,36 @@ make_users() {
 	chmod 644 "$file"
 }
 
+# make_sqlite RUNDIR: the users file as an SQLite table, and the sql args
+# file both servers read (Dovecot's dovecot-sql.conf.ext format)
+make_sqlite() {
+	local d=$1
+	awk -F: '{ printf "INSERT INTO users VALUES (\x27%s\x27, \x27%s\x27);\n", $1, $2 }' "$d/users" |
+		{ echo "CREATE TABLE users (username TEXT PRIMARY KEY, password TEXT);"; echo "BEGIN;"; cat; echo "COMMIT;"; } |
+		sqlite3 "$d/users.db"
+	chmod 644 "$d/users.db"
+	cat >"$d/sql.conf.ext" <<EOF
+driver = sqlite
+connect = $d/users.db
+default_pass_scheme = PLAIN
+password_query = SELECT username AS user, password FROM users WHERE username = '%u'
+EOF
+	chmod 644 "$d/sql.conf.ext"
+}
+
 # ---- configs -----------------------------------------------------------------
-common_config() {   # DIR CACHE_SIZE (0 = no cache: the default, not written) MECH
-	local mechs=plain
+common_config() {   # DIR CACHE_SIZE (0 = no cache: the default, not written) MECH PASSDB
+	local mechs=plain driver=passwd-file args=$1/users
 	[ "$3" = PLAIN ] || mechs="plain $(tr '[:upper:]' '[:lower:]' <<<"$3")"
+	if [ "$4" = sql ]; then driver=sql; args=$1/sql.conf.ext; fi
 	cat <<EOF
 auth_mechanisms = $mechs
 auth_failure_delay = 0
 $([ "$2" = 0 ] || echo "auth_cache_size = $2")
 disable_plaintext_auth = no
 passdb {
-  driver = passwd-file
-  args = $1/users
+  driver = $driver
+  args = $args
 }
 userdb {
   driver = static
@@ -228,8 +255,8 @@ service auth {
 EOF
 }
 
-write_config() {   # SERVER RUNDIR CACHE_SIZE MECH
-	local server=$1 d=$2 cache=$3 mech=$4
+write_config() {   # SERVER RUNDIR CACHE_SIZE MECH PASSDB
+	local server=$1 d=$2 cache=$3 mech=$4 passdb=$5
 	if [ "$server" = dovecot ]; then
 		cat >"$d/dovecot.conf" <<EOF
 # Dovecot with only its auth service (shared/services.md section 8)
@@ -246,13 +273,13 @@ service anvil {
     mode = 0
   }
 }
-$(common_config "$d" "$cache" "$mech")
+$(common_config "$d" "$cache" "$mech" "$passdb")
 EOF
 	else
 		cat >"$d/roost.conf" <<EOF
 base_dir = $d/run
 log_path = $d/server.log
-$(common_config "$d" "$cache" "$mech")
+$(common_config "$d" "$cache" "$mech" "$passdb")
 EOF
 	fi
 	chmod 644 "$d"/*.conf
@@ -324,7 +351,7 @@ cpu_delta() {
 # ---- one measurement ---------------------------------------------------------
 # per case,server: space-separated values of all rounds; STATUS keeps the
 # first problem seen
-declare -A RATES=() CPUS=() STATUS=()
+declare -A RATES=() CPUS=() STATUS=() CACHE_STATS=()
 note_status() {   # KEY STATUS
 	[ -n "${STATUS[$1]:-}" ] && [ "${STATUS[$1]}" != ok ] && return
 	STATUS[$1]=$2
@@ -334,10 +361,11 @@ run_case() {   # CASE SERVER ROUND
 	mkdir -p "$d"
 	chmod 755 "$d"
 	cp "$DIR/users-$(scheme_of "$c")" "$d/users"
-	[ "$c" = plain-cache ] && cache=10M
-	local mech
+	local mech passdb=passwd-file
+	case $c in plain-cache|sql-cache) cache=10M ;; esac
+	case $c in sql-*) passdb=sql; make_sqlite "$d" ;; esac
 	mech=$(mech_of "$c")
-	write_config "$server" "$d" "$cache" "$mech"
+	write_config "$server" "$d" "$cache" "$mech" "$passdb"
 	if ! start_server "$server" "$d"; then
 		note_status "$c,$server" "did not start"
 		stop_server
@@ -357,6 +385,11 @@ run_case() {   # CASE SERVER ROUND
 	local rc=0
 	"${load[@]}" -d "$DURATION" >"$d/load.out" 2>&1 || rc=$?
 	cpu_snapshot "$server" >"$d/cpu.after"
+	if [ "$server" = roost ] && [ "$cache" != 0 ] && [ -x "$BUILD/roostadm" ]; then
+		"$BUILD/roostadm" auth stats -a "$d/run/auth-master" >"$d/cache-stats.out" 2>&1 || true
+		CACHE_STATS[$c]=$(awk -F': ' '$1 == "cache_hits" { h = $2 } $1 == "cache_misses" { m = $2 }
+			$1 == "cache_entries" { e = $2 } END { if (h != "") printf "hits %s, misses %s, entries %s", h, m, e }' "$d/cache-stats.out")
+	fi
 	stop_server
 	ticks=$(cpu_delta "$d/cpu.before" "$d/cpu.after")
 	out=$(grep '^RESULT ' "$d/load.out" || true)
@@ -437,6 +470,8 @@ case_label() {
 	cram-md5) echo "CRAM-MD5 {PLAIN}" ;;
 	cram-md5-stored) echo "CRAM-MD5 stored" ;;
 	scram-sha-256) echo "SCRAM-SHA-256" ;;
+	sql-nocache) echo "SQL cache off" ;;
+	sql-cache) echo "SQL cache on" ;;
 	esac
 }
 
@@ -465,6 +500,10 @@ for c in $CASES; do
 	printf '%-16s | %s | %s | %8s %9s\n' "$(case_label "$c")" "$(cell "$c" dovecot)" "$(cell "$c" roost)" \
 		"$(ratio "${RATE[$c,roost]:-}" "${RATE[$c,dovecot]:-}")" \
 		"$(ratio "${CPU1K[$c,roost]:-}" "${CPU1K[$c,dovecot]:-}")"
+done
+
+for c in "${!CACHE_STATS[@]}"; do
+	[ -z "${CACHE_STATS[$c]}" ] || echo "roost auth cache, $(case_label "$c") (roostadm auth stats, last round): ${CACHE_STATS[$c]}"
 done
 
 if [ ${#HASHRATE[@]} -gt 0 ]; then
