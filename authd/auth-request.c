@@ -444,6 +444,8 @@ void auth_request_set_userdb_field(struct auth_request *request, const char *key
 {
 	if (request->cache_record != NULL && request->state == AUTH_REQUEST_STATE_USERDB)
 		cache_record_field(request, key, value);
+	if (request->state == AUTH_REQUEST_STATE_PASSDB)
+		request->userdb_prefetch_set = true;
 	auth_fields_set(request->userdb_fields, key, value);
 }
 
@@ -474,6 +476,7 @@ void auth_request_set_field(struct auth_request *request, const char *key,
 		return;
 	}
 	if (str_begins(key, "userdb_", &rest)) {
+		request->userdb_prefetch_set = true;
 		auth_request_set_userdb_field(request, rest, value);
 		return;
 	}

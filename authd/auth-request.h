@@ -104,6 +104,7 @@ struct auth_request {
 	bool passdb_failure;          /* an earlier passdb said fail (continue-fail) */
 	bool passdb_internal_failure; /* a passdb failed internally */
 	bool userdb_success;
+	bool userdb_prefetch_set;     /* a passdb returned userdb_* fields */
 	bool skip_password_check;     /* nopassword/ANONYMOUS */
 	bool no_failure_delay;        /* passdb returned nodelay */
 	bool user_changed_by_passdb;

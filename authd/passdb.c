@@ -35,6 +35,7 @@ static const char *const passdb_planned[] = {
 static const struct userdb_driver *const userdb_drivers[] = {
 	&userdb_driver_passwd_file,
 	&userdb_driver_static,
+	&userdb_driver_prefetch,
 	&userdb_driver_sql,
 	&userdb_driver_ldap,
 	&userdb_driver_checkpassword,
@@ -42,7 +43,7 @@ static const struct userdb_driver *const userdb_drivers[] = {
 	NULL
 };
 static const char *const userdb_planned[] = {
-	"prefetch", "lua", "dict",
+	"lua", "dict",
 	"nss", "vpopmail", NULL
 };
 
@@ -268,7 +269,7 @@ int auth_userdb_create(struct pool *pool, unsigned int id,
 			*error_r = pool_printf(pool, "%s: driver is not supported by roost yet", where);
 		else
 			*error_r = pool_printf(pool, "%s: unknown userdb driver "
-					       "(supported: passwd-file, static, sql, ldap, checkpassword, passwd)", where);
+					       "(supported: passwd-file, static, prefetch, sql, ldap, checkpassword, passwd)", where);
 		return -1;
 	}
 	if (!driver->available) {

@@ -449,6 +449,72 @@ static void test_login_request_handover(void **state ATTR_UNUSED)
 	free(conf);
 }
 
+/* userdb prefetch: the passdb's userdb_* fields are the userdb answer;
+   without them the next userdb is asked, and alone it is an internal
+   failure (Dovecot 2.3's userdb prefetch). */
+static void test_userdb_prefetch(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	int fds[2];
+	char *conf = x_printf(
+		"passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s/users\n}\n"
+		"userdb {\n  driver = prefetch\n}\n"
+		"userdb {\n  driver = static\n  args = uid=7 gid=7 home=/static/%%u\n}\n",
+		tmpdir);
+	harness_init(&h, conf);
+	free(conf);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	auth_client_connection_create(h.auth, fds[0], true);
+	int login_peer = fds[1];
+	h.peer = login_peer;
+	/* alice has uid/gid/home and userdb_quota_rule in the passwd-file,
+	   carol only a password */
+	harness_send(&h, "VERSION\t1\t2\nCPID\t6666\n"
+		     "AUTH\t1\tPLAIN\tservice=imap\tresp=AGFsaWNlAGFsaWNlcHc=\n"
+		     "AUTH\t2\tPLAIN\tservice=imap\tresp=AGNhcm9sAGNhcm9scHc=\n", false);
+	char *out = harness_take(&h);
+	assert_contains(out, "OK\t1\tuser=alice");
+	assert_contains(out, "OK\t2\tuser=carol");
+	const char *cookie_field = strstr(out, "COOKIE\t");
+	assert_non_null(cookie_field);
+	char cookie[33];
+	memcpy(cookie, cookie_field + 7, 32);
+	cookie[32] = '\0';
+	free(out);
+	harness_connect(&h, true, false);
+	char *line = x_printf("VERSION\t1\t1\nREQUEST\t10\t6666\t1\t%s\n"
+			      "REQUEST\t11\t6666\t2\t%s\n", cookie, cookie);
+	harness_send(&h, line, false);
+	free(line);
+	out = harness_take(&h);
+	/* prefetched: no static fields */
+	assert_contains(out, "USER\t10\talice\tquota_rule=*:storage=1G\tuid=1001\t"
+			"gid=1001\thome=/home/alice\tauth_mech=PLAIN\n");
+	/* carol: nothing prefetched, the static userdb answers */
+	assert_contains(out, "USER\t11\tcarol\tauth_mech=PLAIN\tuid=7\tgid=7\thome=/static/carol\n");
+	free(out);
+	/* a plain USER lookup: no passdb ran, the static userdb answers */
+	harness_send(&h, "USER\t12\tcarol\tservice=lmtp\n", false);
+	out = harness_take(&h);
+	assert_contains(out, "USER\t12\tcarol\tuid=7\tgid=7\thome=/static/carol\n");
+	free(out);
+	close(login_peer);
+	harness_deinit(&h);
+
+	/* prefetch alone: a USER lookup is an internal failure */
+	conf = x_printf("passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s/users\n}\n"
+			"userdb {\n  driver = prefetch\n}\n", tmpdir);
+	harness_init(&h, conf);
+	free(conf);
+	harness_connect(&h, true, false);
+	harness_send(&h, "VERSION\t1\t1\nUSER\t1\talice\tservice=lmtp\n", false);
+	out = harness_take(&h);
+	assert_contains(out, "\nFAIL\t1");
+	free(out);
+	harness_deinit(&h);
+}
+
 struct chain_case {
 	const char *name;
 	const char *config;   /* @DIR@ = tmpdir */
@@ -702,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_passdb_chain_actions),
 		cmocka_unit_test(test_credentials_chain),
 		cmocka_unit_test(test_userdb_skip_found),
+		cmocka_unit_test(test_userdb_prefetch),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

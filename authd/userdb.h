@@ -63,5 +63,6 @@ int auth_userdb_create(struct pool *pool, unsigned int id,
 
 extern const struct userdb_driver userdb_driver_passwd_file;
 extern const struct userdb_driver userdb_driver_static;
+extern const struct userdb_driver userdb_driver_prefetch;
 
 #endif

@@ -70,7 +70,7 @@ static const struct support_entry userdb_drivers[] = {
 	{ "lua", AUTH_SUPPORT_NOT_YET },
 	{ "nss", AUTH_SUPPORT_NOT_YET },
 	{ "passwd", AUTH_SUPPORT_IMPLEMENTED },
-	{ "prefetch", AUTH_SUPPORT_NOT_YET },
+	{ "prefetch", AUTH_SUPPORT_IMPLEMENTED },
 	{ "sql", AUTH_SUPPORT_IMPLEMENTED },
 	{ "vpopmail", AUTH_SUPPORT_NOT_YET },
 	{ NULL, AUTH_SUPPORT_UNKNOWN }

@@ -377,7 +377,7 @@ static const struct {
 	  "t.conf:3: Invalid value for result_failure: \"return-okay\": allowed values are: continue, return, return-ok, return-fail, continue-ok, continue-fail" },
 	{ "passdb {\n  driver = static\n  args = password=%{pass}\n}\n",
 	  "t.conf:3: args: Unknown variable '%{pass}'" },
-	{ PASSDB "userdb {\n  driver = prefetch\n}\n", "t.conf:6: userdb driver prefetch is not supported yet" },
+	{ PASSDB "userdb {\n  driver = nss\n}\n", "t.conf:6: userdb driver nss is not supported yet" },
 	{ PASSDB "userdb {\n  driver = static\n  skip = authenticated\n}\n",
 	  "t.conf:7: Invalid value for skip: \"authenticated\": allowed values are: never, found, notfound" },
 	{ PASSDB "userdb {\n}\n", "t.conf:5: userdb is missing driver" },
