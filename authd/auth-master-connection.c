@@ -28,7 +28,6 @@ struct auth_master_connection {
 	bool userdb_only;
 	bool version_received;
 	bool destroyed;
-	bool listing;
 	struct log_ctx log;
 	char log_prefix[64];
 };
@@ -217,17 +216,31 @@ static int master_handle_pass(struct auth_master_connection *master, char **args
 	return ret < 0 ? -1 : 0;
 }
 
+/* LIST runs the userdbs' iterations one after another. A driver calls
+   the callback for each user and once with NULL at the end, now or later
+   (SQL/LDAP drivers may answer from the event loop), so the context lives
+   on the heap and holds a reference to the connection. */
 struct list_ctx {
 	struct auth_master_connection *master;
 	uint32_t id;
-	bool failed;
+	char *mask;
+	size_t userdb_idx;
+	bool any, failed;
+	bool running;      /* inside a driver's iterate() call */
+	bool finished;     /* the current driver sent its end */
 };
+
+static void list_next(struct list_ctx *ctx);
 
 static void list_callback(const char *user, bool failed, void *context)
 {
 	struct list_ctx *ctx = context;
 	if (user == NULL) {
 		ctx->failed = ctx->failed || failed;
+		ctx->finished = true;
+		/* a synchronous driver returns to list_next's loop */
+		if (!ctx->running)
+			list_next(ctx);
 		return;
 	}
 	string_t *str = str_create(64);
@@ -236,6 +249,31 @@ static void list_callback(const char *user, bool failed, void *context)
 	str_append_c(str, '\n');
 	master_send(ctx->master, str_c(str));
 	str_free(&str);
+}
+
+static void list_next(struct list_ctx *ctx)
+{
+	struct auth *auth = ctx->master->auth;
+
+	while (ctx->userdb_idx < auth->userdbs.count) {
+		struct userdb_module *module = auth->userdbs.v[ctx->userdb_idx++]->module;
+		if (module->driver->iterate == NULL)
+			continue;
+		ctx->any = true;
+		ctx->finished = false;
+		ctx->running = true;
+		module->driver->iterate(module, ctx->mask, list_callback, ctx);
+		ctx->running = false;
+		if (!ctx->finished)
+			return;   /* list_callback(NULL) continues later */
+	}
+	char buf[64];
+	snprintf(buf, sizeof(buf), "DONE\t%u\t%s\n", ctx->id,
+		 !ctx->any || ctx->failed ? "fail" : "");
+	master_send(ctx->master, buf);
+	master_unref(ctx->master);
+	free(ctx->mask);
+	free(ctx);
 }
 
 static int master_handle_list(struct auth_master_connection *master, char **args,
@@ -253,18 +291,13 @@ static int master_handle_list(struct auth_master_connection *master, char **args
 		if (str_begins(args[i], "user=", &value))
 			mask = str_tabunescape(args[i] + 5);
 	}
-	struct list_ctx ctx = { .master = master, .id = id };
-	bool any = false;
-	for (size_t i = 0; i < master->auth->userdbs.count; i++) {
-		struct userdb_module *module = master->auth->userdbs.v[i]->module;
-		if (module->driver->iterate == NULL)
-			continue;
-		any = true;
-		module->driver->iterate(module, mask, list_callback, &ctx);
-	}
-	char buf[64];
-	snprintf(buf, sizeof(buf), "DONE\t%u\t%s\n", id, !any || ctx.failed ? "fail" : "");
-	master_send(master, buf);
+	struct list_ctx *ctx = x_malloc(sizeof(*ctx));
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->master = master;
+	ctx->id = id;
+	ctx->mask = x_strdup(mask);
+	master->refcount++;
+	list_next(ctx);
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/event.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -99,11 +100,41 @@ static void testdb_userdb_lookup(struct userdb_module *module ATTR_UNUSED,
 	callback(request, USERDB_RESULT_OK);
 }
 
+/* iteration answered later from the event loop, as SQL/LDAP drivers may */
+struct deferred_iter {
+	userdb_iterate_callback_t *callback;
+	void *context;
+};
+
+static void testdb_iterate_later(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED,
+				 void *arg)
+{
+	struct deferred_iter *it = arg;
+	it->callback("alice", false, it->context);
+	it->callback("zed", false, it->context);
+	it->callback(NULL, false, it->context);
+	free(it);
+}
+
+static struct event_base *test_base;
+
+static void testdb_userdb_iterate(struct userdb_module *module ATTR_UNUSED,
+				  const char *mask ATTR_UNUSED,
+				  userdb_iterate_callback_t *callback, void *context)
+{
+	struct deferred_iter *it = x_malloc(sizeof(*it));
+	it->callback = callback;
+	it->context = context;
+	struct timeval tv = { 0, 1000 };
+	event_base_once(test_base, -1, EV_TIMEOUT, testdb_iterate_later, it, &tv);
+}
+
 static const struct userdb_driver testdb_userdb = {
 	.name = "testdb",
 	.available = true,
 	.preinit = testdb_userdb_preinit,
 	.lookup = testdb_userdb_lookup,
+	.iterate = testdb_userdb_iterate,
 };
 
 static const char cache_config[] =
@@ -324,6 +355,32 @@ static void test_cache_userdb(void **state ATTR_UNUSED)
 	test_now += 100000;
 }
 
+/* LIST with a userdb that answers later, then a synchronous one */
+static void test_list_async(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char *conf = x_printf("%s"
+		"userdb {\n  driver = passwd-file\n  args = %s/users\n}\n",
+		cache_config, tmpdir);
+	write_file("users", "bob:x\ncarol:y\n");
+	db.fail = false;
+	snprintf(db.password, sizeof(db.password), "{PLAIN}pw1");
+	harness_init(&h, conf);
+	free(conf);
+	test_base = h.base;
+	harness_connect(&h, true, false);
+	harness_send(&h, "VERSION\t1\t0\nLIST\t5\nUSER\t6\talice\tservice=imap\n", false);
+	char *out = harness_take(&h);
+	/* the USER reply may come first: LIST lines carry their id */
+	assert_contains(out, "LIST\t5\talice\nLIST\t5\tzed\n");
+	assert_contains(out, "LIST\t5\tbob\nLIST\t5\tcarol\nDONE\t5\t\n");
+	assert_contains(out, "USER\t6\talice\t");
+	free(out);
+	/* the connection goes away while a listing is pending */
+	harness_send(&h, "LIST\t7\n", false);
+	harness_deinit(&h);
+}
+
 static int setup(void **state ATTR_UNUSED)
 {
 	auth_settings_allow_test_driver("testdb");
@@ -346,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_cache_fallback_and_flush),
 		cmocka_unit_test(test_cache_credentials),
 		cmocka_unit_test(test_cache_userdb),
+		cmocka_unit_test(test_list_async),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -33,7 +33,9 @@ struct userdb_driver {
 	void (*deinit)(struct userdb_module *module);
 	void (*lookup)(struct userdb_module *module, struct auth_request *request,
 		       userdb_callback_t *callback);
-	/* optional; synchronous for now (passwd-file) */
+	/* optional. callback(user) for each user, then callback(NULL) once;
+	   either during the call or later from the event loop (the caller
+	   keeps context alive until the NULL call) */
 	void (*iterate)(struct userdb_module *module, const char *user_mask,
 			userdb_iterate_callback_t *callback, void *context);
 };
