@@ -454,6 +454,18 @@ static int client_handle_auth(struct auth_client_connection *client, char **args
 		ctx_error(&client->log, "BUG: Authentication client sent a duplicate ID %u", id);
 		return -1;
 	}
+	/* protocol NAME { } blocks: the service picks the passdbs and
+	   userdbs; the mechanisms are the global ones (the handshake's), as
+	   in Dovecot 2.3's auth server, where a protocol's auth_mechanisms
+	   only matters to that protocol's login process */
+	struct auth *auth = client->auth;
+	for (unsigned int i = 3; i < count && auth->services.count > 0; i++) {
+		const char *value;
+		if (str_begins(args[i], "service=", &value)) {
+			auth = auth_find_service(client->auth, value);
+			break;
+		}
+	}
 	mech = auth_find_mech(client->auth, args[2]);
 	if (mech == NULL) {
 		/* Dovecot closes the connection here (spec §3.1) */
@@ -463,7 +475,7 @@ static int client_handle_auth(struct auth_client_connection *client, char **args
 	}
 
 	struct auth_request *request =
-		auth_request_new(client->auth, mech, &client_request_handler, client);
+		auth_request_new(auth, mech, &client_request_handler, client);
 	request->id = id;
 	request->client_pid = client->pid;
 	const char *resp = NULL;
@@ -504,7 +516,7 @@ static int client_handle_auth(struct auth_client_connection *client, char **args
 		connection_input_pause(client->conn);
 	}
 
-	const struct auth_settings *set = client->auth->set;
+	const struct auth_settings *set = request->auth->set;
 	if (set->auth_ssl_require_client_cert && !request->valid_client_cert) {
 		reply_fail_common(request, NULL, "Client didn't present valid SSL certificate", false);
 		return 0;

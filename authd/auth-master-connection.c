@@ -99,6 +99,13 @@ static bool parse_request_params(struct auth_master_connection *master,
 		ctx_error(&master->log, "BUG: Master sent a request without service=");
 		return false;
 	}
+	/* protocol NAME { } blocks: that service's passdbs and userdbs */
+	struct auth *service_auth = auth_find_service(master->auth, request->service);
+	if (service_auth != request->auth) {
+		request->auth = service_auth;
+		request->debug = request->debug || service_auth->set->auth_debug;
+		request->log.debug = request->debug;
+	}
 	auth_request_update_log_prefix(request);
 	return true;
 }
@@ -358,24 +365,27 @@ static int master_handle_cache_flush(struct auth_master_connection *master,
 	}
 	unsigned int flushed = 0;
 	struct auth_cache *cache = master->auth->cache;
-	if (cache != NULL && count == 2) {
-		flushed = auth_cache_flush(cache);
-	} else if (cache != NULL) {
+	if (count == 2) {
+		flushed = auth_caches_flush(master->auth, NULL, 0);
+	} else {
 		/* the keys hold user names as the lookups saw them: after
 		   realm, translation and auth_username_format */
 		for (unsigned int i = 2; i < count; i++) {
 			struct auth_request *request =
 				auth_request_new(master->auth, NULL, &master_handler, master);
 			const char *error;
+			const char *names[2] = { args[i], NULL };
+			unsigned int n = 1;
 			if (auth_request_set_username(request, args[i], &error) &&
 			    strcmp(request->user, args[i]) != 0)
-				flushed += auth_cache_flush_user(cache, request->user);
-			flushed += auth_cache_flush_user(cache, args[i]);
+				names[n++] = request->user;
+			flushed += auth_caches_flush(master->auth, names, n);
 			auth_request_unref(&request);
 		}
 	}
 	ctx_info(&master->log, "auth cache: %u entries flushed%s", flushed,
-		 cache == NULL ? " (the cache is off)" : "");
+		 cache == NULL && master->auth->services.count == 0 ?
+		 " (the cache is off)" : "");
 	snprintf(buf, sizeof(buf), "OK\t%u\t%u\n", id, flushed);
 	master_send(master, buf);
 	return 0;

@@ -102,14 +102,74 @@ static int auth_mechs_check_passdbs(struct auth *auth, const char **error_r)
 	return 0;
 }
 
+static int auth_create_one(struct event_base *base, struct roost_settings *root_set,
+			   struct auth *parent, struct auth **auth_r, const char **error_r);
+
 int auth_create(struct event_base *base, struct roost_settings *root_set,
 		struct auth **auth_r, const char **error_r)
+{
+	struct auth *auth;
+
+	if (auth_create_one(base, root_set, NULL, &auth, error_r) < 0)
+		return -1;
+	for (unsigned int i = 0; i < root_set->protocol_count; i++) {
+		const struct roost_protocol_settings *ps = root_set->protocols[i];
+		struct roost_settings *child_set = pool_memdup(auth->pool, root_set,
+							       sizeof(*child_set));
+		struct auth *child;
+		const char *error;
+
+		child_set->auth = ps->auth;
+		if (auth_create_one(base, child_set, auth, &child, &error) < 0) {
+			*error_r = x_printf("%s:%u: protocol %s: %s", ps->def_file,
+					    ps->def_line, ps->name, error);
+			free((char *)error);
+			auth_destroy(&auth);
+			return -1;
+		}
+		child->service_name = ps->name;
+		array_push(&auth->services, child);
+	}
+	*auth_r = auth;
+	return 0;
+}
+
+struct auth *auth_find_service(struct auth *auth, const char *service)
+{
+	if (service == NULL)
+		return auth;
+	for (size_t i = 0; i < auth->services.count; i++) {
+		if (strcasecmp(auth->services.v[i]->service_name, service) == 0)
+			return auth->services.v[i];
+	}
+	return auth;
+}
+
+unsigned int auth_caches_flush(struct auth *auth, const char *const *users,
+			       unsigned int user_count)
+{
+	unsigned int flushed = 0;
+
+	if (auth->cache != NULL) {
+		if (users == NULL)
+			flushed += auth_cache_flush(auth->cache);
+		for (unsigned int i = 0; users != NULL && i < user_count; i++)
+			flushed += auth_cache_flush_user(auth->cache, users[i]);
+	}
+	for (size_t i = 0; i < auth->services.count; i++)
+		flushed += auth_caches_flush(auth->services.v[i], users, user_count);
+	return flushed;
+}
+
+static int auth_create_one(struct event_base *base, struct roost_settings *root_set,
+			   struct auth *parent, struct auth **auth_r, const char **error_r)
 {
 	struct pool *pool = pool_create("auth", 4096);
 	struct auth *auth = pool_alloc(pool, sizeof(*auth));
 
 	auth->pool = pool;
 	auth->base = base;
+	auth->parent = parent;
 	auth->root_set = root_set;
 	/* a private copy, so the implications below don't touch the shared
 	   settings: auth_debug_passwords => auth_debug => auth_verbose */
@@ -168,7 +228,8 @@ int auth_create(struct event_base *base, struct roost_settings *root_set,
 	   drivers (PAM) may want more: auth_worker_max_count caps both. */
 	if (cores > 0 && threads > (unsigned int)cores * 4)
 		threads = (unsigned int)cores * 4;
-	auth->workers = worker_pool_create(base, threads);
+	auth->workers = parent != NULL ? parent->workers :
+		worker_pool_create(base, threads);
 	*auth_r = auth;
 	return 0;
 fail:
@@ -185,7 +246,15 @@ void auth_destroy(struct auth **_auth)
 	if (auth == NULL)
 		return;
 	*_auth = NULL;
-	worker_pool_destroy(&auth->workers);
+	/* first let the shared workers finish (their jobs may belong to any
+	   of the auths), then the protocol auths go */
+	if (auth->parent == NULL)
+		worker_pool_destroy(&auth->workers);
+	else
+		auth->workers = NULL;
+	for (size_t i = 0; i < auth->services.count; i++)
+		auth_destroy(&auth->services.v[i]);
+	array_free(&auth->services);
 	auth_cache_destroy(&auth->cache);
 	for (size_t i = 0; i < auth->passdbs.count; i++) {
 		struct passdb_module *module = auth->passdbs.v[i]->module;

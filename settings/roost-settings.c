@@ -76,14 +76,173 @@ static void compat_auth_cache_size(struct config_node *root, struct pool *pool)
 	}
 }
 
+/* ---- protocol { } blocks ------------------------------------------------ */
+
+static struct config_node *node_copy(struct pool *pool, const struct config_node *src)
+{
+	struct config_node *node = pool_alloc(pool, sizeof(*node));
+	*node = *src;
+	node->next = NULL;
+	return node;
+}
+
+static void node_append(struct config_node *parent, struct config_node *node)
+{
+	if (parent->children_tail == NULL)
+		parent->children = node;
+	else
+		parent->children_tail->next = node;
+	parent->children_tail = node;
+}
+
+static void render_node(string_t *out, const struct config_node *node, unsigned int depth)
+{
+	for (const struct config_node *n = node->children; n != NULL; n = n->next) {
+		for (unsigned int i = 0; i < depth; i++)
+			str_append(out, "  ");
+		if (n->type == CONFIG_NODE_KEY) {
+			str_printfa(out, "%s = %s\n", n->key, n->value);
+		} else {
+			str_printfa(out, "%s%s%s {\n", n->key, *n->value != '\0' ? " " : "",
+				    n->value);
+			render_node(out, n, depth + 1);
+			for (unsigned int i = 0; i < depth; i++)
+				str_append(out, "  ");
+			str_append(out, "}\n");
+		}
+	}
+}
+
+/* Take the protocol sections out of the root (the global binding must not
+   see them) and check what they contain. */
+static int protocols_detach(struct config_node *root, struct pool *pool,
+			    struct config_node ***list_r, unsigned int *count_r,
+			    const char **error_r)
+{
+	struct config_node **list = NULL, *prev = NULL, *next;
+	unsigned int count = 0;
+
+	for (struct config_node *n = root->children; n != NULL; n = next) {
+		next = n->next;
+		if (n->type != CONFIG_NODE_SECTION || strcmp(n->key, "protocol") != 0) {
+			prev = n;
+			continue;
+		}
+		if (*n->value == '\0' || strchr(n->value, ' ') != NULL || n->value[0] == '!') {
+			*error_r = pool_printf(pool, "%s:%u: protocol section needs one "
+				"protocol name (%s): roost supports protocol NAME { }",
+				n->file, n->line, *n->value == '\0' ? "none given" : n->value);
+			return -1;
+		}
+		for (const struct config_node *c = n->children; c != NULL; c = c->next) {
+			bool ok = c->type == CONFIG_NODE_SECTION ?
+				(strcmp(c->key, "passdb") == 0 || strcmp(c->key, "userdb") == 0) :
+				settings_find_def(&auth_settings_info, c->key) != NULL;
+			if (!ok) {
+				*error_r = pool_printf(pool, "%s:%u: %s%s inside protocol %s { }: "
+					"roost supports auth settings, passdb and userdb there",
+					c->file, c->line, c->key,
+					c->type == CONFIG_NODE_SECTION ? " section" : "", n->value);
+				return -1;
+			}
+		}
+		/* unlink */
+		if (prev == NULL)
+			root->children = next;
+		else
+			prev->next = next;
+		if (root->children_tail == n)
+			root->children_tail = prev;
+		n->next = NULL;
+		struct config_node **grown = pool_alloc(pool, sizeof(*grown) * (count + 1));
+		if (count > 0)
+			memcpy(grown, list, sizeof(*grown) * count);
+		grown[count++] = n;
+		list = grown;
+	}
+	*list_r = list;
+	*count_r = count;
+	return 0;
+}
+
+/* The global tree as the protocol sees it: its passdb/userdb sections
+   first, then the global children, then its settings (the last value of a
+   key wins). */
+static int protocol_bind(struct roost_settings *set, const struct config_node *root,
+			 const struct config_node *proto, const char *path,
+			 struct pool *tmp_pool, struct pool *err_pool,
+			 const char **error_r)
+{
+	struct config_node *merged = node_copy(tmp_pool, root);
+	const char *error;
+
+	merged->children = merged->children_tail = NULL;
+	for (const struct config_node *c = proto->children; c != NULL; c = c->next) {
+		if (c->type == CONFIG_NODE_SECTION)
+			node_append(merged, node_copy(tmp_pool, c));
+	}
+	for (const struct config_node *c = root->children; c != NULL; c = c->next)
+		node_append(merged, node_copy(tmp_pool, c));
+	for (const struct config_node *c = proto->children; c != NULL; c = c->next) {
+		if (c->type == CONFIG_NODE_KEY)
+			node_append(merged, node_copy(tmp_pool, c));
+	}
+
+	struct roost_protocol_settings *ps = pool_alloc(set->pool, sizeof(*ps));
+	struct settings_root roots[2];
+	ps->name = pool_strdup(set->pool, proto->value);
+	ps->def_file = pool_strdup(set->pool, proto->file);
+	ps->def_line = proto->line;
+	ps->auth = settings_new(&auth_settings_info, set->pool);
+	/* the global (master) settings again, thrown away */
+	roots[0].info = &master_settings_info;
+	roots[0].set = settings_new(&master_settings_info, set->pool);
+	master_settings_add_default_services(roots[0].set, set->pool);
+	roots[1].info = &auth_settings_info;
+	roots[1].set = ps->auth;
+	int ret = settings_bind_roots(roots, N_ELEMENTS(roots), merged, set->pool, &error);
+	settings_free_arrays(&master_settings_info, roots[0].set);
+	if (ret < 0) {
+		*error_r = pool_strdup(err_pool, error);
+		settings_free_arrays(&auth_settings_info, ps->auth);
+		return -1;
+	}
+	if (auth_settings_check(ps->auth, set->pool, &error) < 0) {
+		*error_r = pool_printf(err_pool, "%s: protocol %s: %s", path, ps->name, error);
+		settings_free_arrays(&auth_settings_info, ps->auth);
+		return -1;
+	}
+	string_t *text = str_create(256);
+	str_printfa(text, "protocol %s {\n", ps->name);
+	render_node(text, proto, 1);
+	str_append(text, "}\n");
+	ps->text = pool_strdup(set->pool, str_c(text));
+	str_free(&text);
+
+	struct roost_protocol_settings **grown =
+		pool_alloc(set->pool, sizeof(*grown) * (set->protocol_count + 2));
+	if (set->protocol_count > 0)
+		memcpy(grown, set->protocols, sizeof(*grown) * set->protocol_count);
+	grown[set->protocol_count++] = ps;
+	grown[set->protocol_count] = NULL;
+	set->protocols = grown;
+	return 0;
+}
+
 static int settings_read_tree(struct roost_settings *set,
 			      struct config_tree *tree, const char *path,
 			      struct pool *err_pool, const char **error_r)
 {
 	struct settings_root roots[2];
+	struct config_node **protocols;
+	unsigned int protocol_count;
 	const char *error;
 
 	compat_auth_cache_size(tree->root, set->pool);
+	if (protocols_detach(tree->root, set->pool, &protocols, &protocol_count, &error) < 0) {
+		*error_r = pool_strdup(err_pool, error);
+		return -1;
+	}
 	roots_init(roots, set);
 	if (settings_bind_roots(roots, N_ELEMENTS(roots), tree->root,
 				set->pool, &error) < 0) {
@@ -93,6 +252,23 @@ static int settings_read_tree(struct roost_settings *set,
 	if (auth_settings_check(set->auth, set->pool, &error) < 0) {
 		*error_r = pool_printf(err_pool, "%s: %s", path, error);
 		return -1;
+	}
+	for (unsigned int i = 0; i < protocol_count; i++) {
+		for (unsigned int j = 0; j < i; j++) {
+			if (strcmp(protocols[i]->value, protocols[j]->value) == 0) {
+				*error_r = pool_printf(err_pool, "%s:%u: protocol %s { } "
+					"given twice (first at %s:%u)", protocols[i]->file,
+					protocols[i]->line, protocols[i]->value,
+					protocols[j]->file, protocols[j]->line);
+				return -1;
+			}
+		}
+		struct pool *tmp_pool = pool_create("protocol merge", 1024);
+		int ret = protocol_bind(set, tree->root, protocols[i], path, tmp_pool,
+					err_pool, error_r);
+		pool_destroy(&tmp_pool);
+		if (ret < 0)
+			return -1;
 	}
 	master_settings_resolve(set->master, set->pool);
 	return 0;
@@ -173,6 +349,8 @@ void roost_settings_free(struct roost_settings **_set)
 	*_set = NULL;
 	settings_free_arrays(&master_settings_info, set->master);
 	settings_free_arrays(&auth_settings_info, set->auth);
+	for (unsigned int i = 0; i < set->protocol_count; i++)
+		settings_free_arrays(&auth_settings_info, set->protocols[i]->auth);
 	pool = set->pool;
 	pool_destroy(&pool);
 }
@@ -193,6 +371,8 @@ void roost_settings_print(const struct roost_settings *set, bool only_changed,
 	roots_init(default_roots, defaults);
 	settings_print_roots(roots, default_roots, N_ELEMENTS(roots),
 			     only_changed, out);
+	for (unsigned int i = 0; i < set->protocol_count; i++)
+		str_append(out, set->protocols[i]->text);
 	roost_settings_free(&defaults);
 }
 

@@ -9,10 +9,24 @@
 
 struct pool;
 
+/* protocol NAME { ... }: auth settings, passdb and userdb sections that
+   apply to requests with service=NAME (Dovecot 2.3 semantics: the
+   protocol's passdbs/userdbs come before the global ones, its settings
+   replace the global ones). */
+struct roost_protocol_settings {
+	const char *name;
+	struct auth_settings *auth;
+	const char *text;           /* the block as written, for roostd -n */
+	const char *def_file;
+	unsigned int def_line;
+};
+
 struct roost_settings {
 	struct pool *pool;          /* everything below lives here */
 	struct master_settings *master;
 	struct auth_settings *auth;
+	struct roost_protocol_settings **protocols;   /* NULL-terminated */
+	unsigned int protocol_count;
 	const char *config_path;
 	/* Parser warnings ("file:line: ..."), NULL-terminated: the caller
 	   logs them (Dovecot logs e.g. an ambiguous '#'). */
