@@ -257,10 +257,10 @@ static struct {
 
 static void cache_flush_all(const char *why)
 {
-	if (reexec.auth == NULL || reexec.auth->cache == NULL)
+	if (reexec.auth == NULL)
 		return;
 	log_info("%s received, %u cache entries flushed", why,
-		 auth_cache_flush(reexec.auth->cache));
+		 auth_caches_flush(reexec.auth, NULL, 0));
 }
 
 /* SIGUSR2: the cache statistics, as Dovecot logs them. */
