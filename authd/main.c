@@ -384,6 +384,11 @@ int main(int argc, char **argv)
 	if (auth_create(base, set, &auth, &error) < 0) {
 		log_error("%s", error);
 		fprintf(stderr, "roost-auth: %s\n", error);
+		free((char *)error);
+		event_base_free(base);
+		roost_settings_free(&set);
+		pool_destroy(&err_pool);
+		str_cache_disable();
 		return 89;
 	}
 

@@ -45,6 +45,7 @@ make -j"$(nproc)" >make.out 2>&1 || { tail -60 make.out; fail "build failed"; }
 # ---- unit tests ---------------------------------------------------------
 unit_pass=0; unit_fail=0
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+export LSAN_OPTIONS="suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 if make -j"$(nproc)" check >check.out 2>&1; then :; fi
 if [ -f test-suite.log ]; then
@@ -65,8 +66,9 @@ sanlog=$(mktemp -d /tmp/roost-san.XXXXXX)
 if [ "$builddir" = build-san ]; then
 	export ASAN_OPTIONS="detect_leaks=1:quarantine_size_mb=64:log_path=$sanlog/asan"
 	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$sanlog/ubsan"
+	export LSAN_OPTIONS="suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0"
 else
-	unset ASAN_OPTIONS UBSAN_OPTIONS
+	unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 export ROOST_BUILD_DIR="$ROOT/$builddir"
 it_out=$(mktemp /tmp/roost-pytest.XXXXXX)

@@ -95,7 +95,8 @@ def proc_ppid(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
             data = f.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
+        # gone between listing /proc and reading it
         return None
     return int(data[data.rindex(")") + 2:].split()[1])
 
