@@ -1166,36 +1166,42 @@ static int auth_master_command(const char *socket_path, const char *what,
 	return 0;
 }
 
-static int cmd_auth_cache(int argc, char **argv)
+/* Parse "-a SOCKET" options from argv (getopt from index 1): returns
+   false after printing usage for anything else. */
+static bool parse_socket_option(int argc, char **argv, const char **socket_path,
+				const char *usage)
 {
-	const char *socket_path = ROOSTADM_DEFAULT_AUTH_MASTER;
 	int c;
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt(argc, argv, "+a:")) != -1) {
 		if (c != 'a') {
-			fputs("usage: roostadm auth cache flush [-a SOCKET] [USER...]\n", stderr);
-			return EX_USAGE;
+			fputs(usage, stderr);
+			return false;
 		}
-		socket_path = optarg;
+		*socket_path = optarg;
 	}
+	return true;
+}
+
+static int cmd_auth_cache(int argc, char **argv)
+{
+	static const char usage[] = "usage: roostadm auth cache flush [-a SOCKET] [USER...]\n";
+	const char *socket_path = ROOSTADM_DEFAULT_AUTH_MASTER;
+
+	if (!parse_socket_option(argc, argv, &socket_path, usage))
+		return EX_USAGE;
 	if (optind >= argc || !str_eq(argv[optind], "flush")) {
-		fputs("usage: roostadm auth cache flush [-a SOCKET] [USER...]\n", stderr);
+		fputs(usage, stderr);
 		return EX_USAGE;
 	}
 	/* options may also follow "flush" */
 	int rest = optind;
-	optind = 1;
 	argc -= rest;
 	argv += rest;
-	while ((c = getopt(argc, argv, "+a:")) != -1) {
-		if (c != 'a') {
-			fputs("usage: roostadm auth cache flush [-a SOCKET] [USER...]\n", stderr);
-			return EX_USAGE;
-		}
-		socket_path = optarg;
-	}
+	if (!parse_socket_option(argc, argv, &socket_path, usage))
+		return EX_USAGE;
 	string_t *cmd = str_create(128);
 	str_append(cmd, "CACHE-FLUSH\t1");
 	for (int i = optind; i < argc; i++) {
@@ -1218,17 +1224,10 @@ static int cmd_auth_cache(int argc, char **argv)
 static int cmd_auth_stats(int argc, char **argv)
 {
 	const char *socket_path = ROOSTADM_DEFAULT_AUTH_MASTER;
-	int c;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "+a:")) != -1) {
-		if (c != 'a') {
-			fputs("usage: roostadm auth stats [-a SOCKET]\n", stderr);
-			return EX_USAGE;
-		}
-		socket_path = optarg;
-	}
+	if (!parse_socket_option(argc, argv, &socket_path,
+				 "usage: roostadm auth stats [-a SOCKET]\n"))
+		return EX_USAGE;
 	string_t *cmd = str_create(32);
 	str_append(cmd, "CACHE-STATS\t1\n");
 	char *line, **args;
