@@ -8,6 +8,11 @@
 # passdb of K users. sql-nocache / sql-cache: the same K {PLAIN} users in an
 # SQLite passdb (driver = sql), without and with auth_cache_size = 10M:
 # the auth cache's case (passwd-file is never cached, by either server).
+# pgsql / ldap (cache off): the same K users in a PostgreSQL 15 table
+# (driver = sql, pgsql over TCP loopback) and in an OpenLDAP slapd (mdb;
+# driver = ldap, password lookup with pass_attrs/pass_filter); each service
+# is started once per bench run in the temp dir on a free loopback port,
+# seeded, shared by both servers, and stopped by PID at exit.
 # For every case and server:
 #   start the server, warm up, read the server processes' user+sys ticks
 #   (/proc/PID/stat), run auth-load for the duration, read them again, stop.
@@ -15,8 +20,9 @@
 # roost/dovecot, and for the slow schemes the fraction of the machine's
 # hash limit (cores x single-core crypt rate from bench/hash-rate).
 #
-# Traffic goes only to unix sockets in a private temp dir. Everything
-# started is stopped by PID. See bench/README.md for how to read the output.
+# Client traffic goes only to unix sockets in a private temp dir (the
+# servers' own database/LDAP traffic to 127.0.0.1). Everything started is
+# stopped by PID. See bench/README.md for how to read the output.
 set -euo pipefail
 
 usage() {
@@ -36,15 +42,19 @@ usage: bench/run-auth.sh [options]
                          report the medians (default 1; 3 on a noisy machine)
   --cases "LIST"         subset of: plain-nocache plain-cache ssha256
                          sha512-crypt blf-crypt cram-md5 cram-md5-stored
-                         scram-sha-256 sql-nocache sql-cache (default: all;
-                         the sql cases need sqlite3 and dovecot-sqlite)
+                         scram-sha-256 sql-nocache sql-cache pgsql ldap
+                         (default: all; the sql cases need sqlite3 and
+                         dovecot-sqlite, pgsql needs postgresql-15 and
+                         dovecot-pgsql, ldap needs slapd, ldap-utils and
+                         dovecot-ldap)
   --final-resp-ok        SCRAM: the client sends final-resp-ok (server
                          signature inside OK, one round trip less; default:
                          the extra CONT round, as Postfix does)
   --keep                 keep the temp dir (configs, logs, raw results)
 Environment: ROOST_BUILD_DIR = directory holding roost-auth and bench/auth-load,
 bench/hash-rate (default: the repository root). Missing bench tools are compiled
-into the temp dir with cc.
+into the temp dir with cc. PGBIN = PostgreSQL's initdb/postgres/psql directory
+(default /usr/lib/postgresql/15/bin).
 EOF
 }
 
@@ -60,7 +70,7 @@ CONNS=8
 PIPELINE=16
 LOAD_THREADS=1
 ROUNDS=1
-CASES="plain-nocache plain-cache ssha256 sha512-crypt blf-crypt cram-md5 cram-md5-stored scram-sha-256 sql-nocache sql-cache"
+CASES="plain-nocache plain-cache ssha256 sha512-crypt blf-crypt cram-md5 cram-md5-stored scram-sha-256 sql-nocache sql-cache pgsql ldap"
 KEEP=""
 FINAL_RESP_OK=""
 PASSWORD="bench-pass"
@@ -88,7 +98,7 @@ for n in "$DURATION" "$WARMUP" "$USERS" "$DISTINCT" "$CONNS" "$PIPELINE" "$LOAD_
 	[[ $n =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "run-auth: not a number: $n" >&2; exit 2; }
 done
 for c in $CASES; do
-	case $c in plain-nocache|plain-cache|ssha256|sha512-crypt|blf-crypt|cram-md5|cram-md5-stored|scram-sha-256|sql-nocache|sql-cache) ;;
+	case $c in plain-nocache|plain-cache|ssha256|sha512-crypt|blf-crypt|cram-md5|cram-md5-stored|scram-sha-256|sql-nocache|sql-cache|pgsql|ldap) ;;
 	*) echo "run-auth: unknown case: $c" >&2; exit 2 ;; esac
 done
 
@@ -105,15 +115,51 @@ if [[ " $CASES " == *" sql-"* ]]; then
 	ls /usr/lib/dovecot/modules/auth/libdriver_sqlite.so /usr/lib/dovecot/modules/libdriver_sqlite.so >/dev/null 2>&1 ||
 		{ echo "run-auth: the sql cases need Dovecot's SQLite driver (apt-get install dovecot-sqlite)" >&2; exit 1; }
 fi
+dovecot_module() {   # FILE: in one of Dovecot's module dirs?
+	[ -e "/usr/lib/dovecot/modules/auth/$1" ] || [ -e "/usr/lib/dovecot/modules/$1" ]
+}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+if [[ " $CASES " == *" pgsql "* ]]; then
+	for t in initdb postgres psql; do
+		[ -x "$PGBIN/$t" ] || { echo "run-auth: the pgsql case needs PostgreSQL 15 ($PGBIN/$t is missing: apt-get install postgresql-15, or set PGBIN)" >&2; exit 1; }
+	done
+	dovecot_module libdriver_pgsql.so ||
+		{ echo "run-auth: the pgsql case needs Dovecot's PostgreSQL driver (apt-get install dovecot-pgsql)" >&2; exit 1; }
+	if [ "$(id -u)" = 0 ] && ! { id postgres >/dev/null 2>&1 && command -v setpriv >/dev/null; }; then
+		# PostgreSQL refuses to run as root
+		echo "run-auth: as root, the pgsql case runs PostgreSQL as user postgres (created by postgresql-15) via setpriv (util-linux)" >&2
+		exit 1
+	fi
+fi
+if [[ " $CASES " == *" ldap "* ]]; then
+	for t in slapd slappasswd; do
+		command -v $t >/dev/null || [ -x "/usr/sbin/$t" ] ||
+			{ echo "run-auth: the ldap case needs OpenLDAP's $t (apt-get install slapd)" >&2; exit 1; }
+	done
+	for t in ldapadd ldapsearch; do
+		command -v $t >/dev/null || { echo "run-auth: the ldap case needs $t (apt-get install ldap-utils)" >&2; exit 1; }
+	done
+	[ -e /usr/lib/ldap/back_mdb.so ] ||
+		{ echo "run-auth: the ldap case needs slapd's mdb backend (/usr/lib/ldap/back_mdb.so: apt-get install slapd)" >&2; exit 1; }
+	dovecot_module libauthdb_ldap.so ||
+		{ echo "run-auth: the ldap case needs Dovecot's LDAP passdb (apt-get install dovecot-ldap)" >&2; exit 1; }
+fi
+if [[ " $CASES " == *" pgsql "* || " $CASES " == *" ldap "* ]]; then
+	for t in ss shuf; do
+		command -v $t >/dev/null || { echo "run-auth: the pgsql/ldap cases need $t (apt-get install iproute2 coreutils)" >&2; exit 1; }
+	done
+fi
 
 DIR=$(mktemp -d /tmp/rb.XXXXXX)      # short: unix socket paths stay < 108 bytes
 chmod 755 "$DIR"                      # Dovecot's auth runs as user dovecot
 STARTED=()                            # PIDs we started, stopped on exit
+SERVICES=()                           # PostgreSQL/slapd PIDs, stopped after those
 
-# stop_pid PID: SIGTERM, up to 10 s, then SIGKILL; a zombie counts as stopped.
+# stop_pid PID [SIGNAL]: SIGTERM (or SIGNAL), up to 10 s, then SIGKILL; a
+# zombie counts as stopped.
 stop_pid() {
-	local p=$1 i st
-	kill -TERM "$p" 2>/dev/null || return 0
+	local p=$1 sig=${2:-TERM} i st
+	kill -"$sig" "$p" 2>/dev/null || return 0
 	for i in $(seq 1 100); do
 		st=$(ps -o stat= -p "$p" 2>/dev/null) || break
 		case $st in Z*) break ;; esac
@@ -140,6 +186,12 @@ cleanup() {
 		for d in $d; do kill -KILL "$d" 2>/dev/null || true; done
 	done
 	STARTED=()
+	# PostgreSQL and slapd, once the auth servers are gone: SIGINT is a
+	# fast, clean stop for both (the postmaster takes its backends along)
+	for p in "${SERVICES[@]+"${SERVICES[@]}"}"; do
+		stop_pid "$p" INT
+	done
+	SERVICES=()
 	if [ -n "$KEEP" ]; then echo "run-auth: kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
@@ -178,7 +230,7 @@ printf 'base_dir = %s/doveadm-run\n' "$DIR" >"$DIR/doveadm.conf"
 # ---- users -------------------------------------------------------------------
 scheme_of() {
 	case $1 in
-	plain-nocache|plain-cache|cram-md5|sql-nocache|sql-cache) echo PLAIN ;;
+	plain-nocache|plain-cache|cram-md5|sql-nocache|sql-cache|pgsql|ldap) echo PLAIN ;;
 	ssha256) echo SSHA256 ;;
 	sha512-crypt) echo SHA512-CRYPT ;;
 	blf-crypt) echo BLF-CRYPT ;;
@@ -229,11 +281,176 @@ EOF
 	chmod 644 "$d/sql.conf.ext"
 }
 
+# ---- PostgreSQL and slapd: once per bench run (shared/services.md 3 and 5) ---
+free_port() {   # a TCP port on 127.0.0.1 with no listener
+	local p
+	for p in $(shuf -i 20000-60000 -n 50); do
+		ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	echo "run-auth: no free port found" >&2
+	return 1
+}
+
+# wait_up PID TRIES CMD...: until CMD succeeds (0.1 s apart) while PID lives
+wait_up() {
+	local pid=$1 n=$2 i
+	shift 2
+	for ((i = 0; i < n; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# Both services: the K users of users-PLAIN, read by the service account
+# authd (password authdpw) that both auth servers use.
+PG_PORT="" PG_PID=""
+start_pgsql() {
+	local pd="$DIR/pg" as=() n
+	mkdir -p "$pd"
+	if [ "$(id -u)" = 0 ]; then   # PostgreSQL refuses to run as root
+		chown postgres:postgres "$pd"
+		as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+	fi
+	PG_PORT=$(free_port)
+	"${as[@]}" "$PGBIN/initdb" -D "$pd/data" -U postgres -A trust --auth-host=scram-sha-256 \
+		-E UTF8 --locale=C.UTF-8 --no-sync >"$pd/initdb.log" 2>&1 ||
+		{ echo "run-auth: initdb failed:" >&2; tail -n 5 "$pd/initdb.log" | sed 's/^/    /' >&2; return 1; }
+	# max_connections: far more than either auth server opens (Dovecot's
+	# pgsql driver: maxconns = 5 per host by default; roost: the same
+	# default, or one per worker thread, at most 4 per core, in builds that
+	# ran pgsql queries on worker threads); one auth server runs at a time.
+	cat >>"$pd/data/postgresql.conf" <<EOC
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$pd'
+max_connections = 100
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+logging_collector = off
+EOC
+	# in the foreground as our child, so $! is the postmaster
+	"${as[@]}" "$PGBIN/postgres" -D "$pd/data" >"$pd/postgres.log" 2>&1 &
+	PG_PID=$!
+	SERVICES+=("$PG_PID")
+	local psql=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$pd" -p "$PG_PORT" -U postgres)
+	wait_up "$PG_PID" 300 "${psql[@]}" -d postgres -c "SELECT 1" ||
+		{ echo "run-auth: PostgreSQL did not start:" >&2; tail -n 5 "$pd/postgres.log" | sed 's/^/    /' >&2; return 1; }
+	if ! {
+		echo "CREATE ROLE authd LOGIN PASSWORD 'authdpw';"
+		echo "CREATE DATABASE authdb OWNER authd;"
+	} | "${psql[@]}" -d postgres >"$pd/seed.log" 2>&1 || ! {
+		echo "SET ROLE authd;"
+		echo "CREATE TABLE users (username text PRIMARY KEY, password text NOT NULL);"
+		echo "COPY users FROM STDIN;"
+		awk -F: '{ printf "%s\t%s\n", $1, $2 }' "$DIR/users-PLAIN"
+		printf '\\.\n'
+	} | "${psql[@]}" -d authdb >>"$pd/seed.log" 2>&1; then
+		echo "run-auth: seeding PostgreSQL failed:" >&2
+		tail -n 5 "$pd/seed.log" | sed 's/^/    /' >&2
+		return 1
+	fi
+	# the way the auth servers connect: TCP, password
+	n=$(PGPASSWORD=authdpw "$PGBIN/psql" -X -tA -h 127.0.0.1 -p "$PG_PORT" -U authd -d authdb \
+		-c "SELECT count(*) FROM users" 2>>"$pd/seed.log") || n=0
+	[ "$n" = "$USERS" ] ||
+		{ echo "run-auth: PostgreSQL has $n of $USERS users for authd over TCP" >&2; return 1; }
+	echo "run-auth: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT (PID $PG_PID), $n users"
+}
+
+LDAP_PORT="" LDAP_PID="" LDAP_SUFFIX="dc=bench,dc=test"
+start_ldap() {
+	local ld="$DIR/ldap" sp=slappasswd slapd=slapd uri n
+	command -v slappasswd >/dev/null || sp=/usr/sbin/slappasswd
+	command -v slapd >/dev/null || slapd=/usr/sbin/slapd
+	mkdir -p "$ld/db"
+	LDAP_PORT=$(free_port)
+	uri="ldap://127.0.0.1:$LDAP_PORT/"
+	cat >"$ld/slapd.conf" <<EOC
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile  $ld/slapd.pid
+argsfile $ld/slapd.args
+loglevel none
+# userPassword: readable by the auth servers' service account only
+access to attrs=userPassword by dn.exact="cn=authd,$LDAP_SUFFIX" read by anonymous auth by * none
+access to * by * read
+database mdb
+maxsize  104857600
+suffix   "$LDAP_SUFFIX"
+rootdn   "cn=admin,$LDAP_SUFFIX"
+rootpw   $("$sp" -h '{SSHA}' -s adminpw)
+directory $ld/db
+index objectClass,uid eq
+# the seeding check below lists all K users as cn=authd
+limits dn.exact="cn=authd,$LDAP_SUFFIX" size=unlimited
+EOC
+	# -d 0: in the foreground (no fork, $! is slapd), no debug output
+	"$slapd" -d 0 -f "$ld/slapd.conf" -h "$uri" >"$ld/slapd.log" 2>&1 &
+	LDAP_PID=$!
+	SERVICES+=("$LDAP_PID")
+	wait_up "$LDAP_PID" 200 ldapsearch -x -H "$uri" -s base -b "" namingContexts ||
+		{ echo "run-auth: slapd did not start:" >&2; tail -n 5 "$ld/slapd.log" | sed 's/^/    /' >&2; return 1; }
+	{
+		printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: bench\no: Bench\n\n' "$LDAP_SUFFIX"
+		printf 'dn: cn=authd,%s\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: authd\nuserPassword: %s\n\n' \
+			"$LDAP_SUFFIX" "$("$sp" -h '{SSHA}' -s authdpw)"
+		printf 'dn: ou=people,%s\nobjectClass: organizationalUnit\nou: people\n\n' "$LDAP_SUFFIX"
+		# userPassword: the password itself (default_pass_scheme = PLAIN)
+		awk -F: -v sfx="$LDAP_SUFFIX" -v pw="$PASSWORD" '{
+			n = $1; sub(/^user/, "", n)
+			printf "dn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n", $1, sfx
+			printf "uid: %s\ncn: %s\nsn: %s\nuidNumber: %d\ngidNumber: %d\nhomeDirectory: /home/%s\nuserPassword: %s\n\n",
+				$1, $1, $1, 10000 + n, 10000 + n, $1, pw }' "$DIR/users-PLAIN"
+	} >"$ld/seed.ldif"
+	ldapadd -x -H "$uri" -D "cn=admin,$LDAP_SUFFIX" -w adminpw -f "$ld/seed.ldif" >/dev/null 2>"$ld/seed.err" ||
+		{ echo "run-auth: seeding slapd failed:" >&2; tail -n 5 "$ld/seed.err" | sed 's/^/    /' >&2; return 1; }
+	# the way the auth servers search: as cn=authd, which may read userPassword
+	n=$(ldapsearch -x -LLL -H "$uri" -D "cn=authd,$LDAP_SUFFIX" -w authdpw -b "ou=people,$LDAP_SUFFIX" \
+		-z 0 '(&(objectClass=posixAccount)(userPassword=*))' dn 2>/dev/null | grep -c '^dn: ') || n=0
+	[ "$n" = "$USERS" ] ||
+		{ echo "run-auth: slapd has $n of $USERS users with a userPassword cn=authd can read" >&2; return 1; }
+	echo "run-auth: slapd ($(dpkg-query -W -f '${Version}' slapd 2>/dev/null || echo '?')) on 127.0.0.1:$LDAP_PORT (PID $LDAP_PID), $n users"
+}
+
+# make_pgsql RUNDIR, make_ldap RUNDIR: the passdb args file both servers read
+make_pgsql() {
+	cat >"$1/sql.conf.ext" <<EOC
+driver = pgsql
+connect = host=127.0.0.1 port=$PG_PORT dbname=authdb user=authd password=authdpw
+default_pass_scheme = PLAIN
+password_query = SELECT username AS user, password FROM users WHERE username = '%u'
+EOC
+	chmod 644 "$1/sql.conf.ext"
+}
+make_ldap() {
+	cat >"$1/ldap.conf.ext" <<EOC
+uris = ldap://127.0.0.1:$LDAP_PORT/
+dn = cn=authd,$LDAP_SUFFIX
+dnpass = authdpw
+base = ou=people,$LDAP_SUFFIX
+scope = subtree
+pass_filter = (&(objectClass=posixAccount)(uid=%u))
+pass_attrs = uid=user,userPassword=password
+default_pass_scheme = PLAIN
+EOC
+	chmod 644 "$1/ldap.conf.ext"
+}
+
 # ---- configs -----------------------------------------------------------------
 common_config() {   # DIR CACHE_SIZE (0 = no cache: the default, not written) MECH PASSDB
 	local mechs=plain driver=passwd-file args=$1/users
 	[ "$3" = PLAIN ] || mechs="plain $(tr '[:upper:]' '[:lower:]' <<<"$3")"
-	if [ "$4" = sql ]; then driver=sql; args=$1/sql.conf.ext; fi
+	case $4 in
+	sql) driver=sql; args=$1/sql.conf.ext ;;
+	ldap) driver=ldap; args=$1/ldap.conf.ext ;;
+	esac
 	cat <<EOF
 auth_mechanisms = $mechs
 auth_failure_delay = 0
@@ -333,13 +550,27 @@ server_work_pids() {   # SERVER
 	fi
 }
 
-# cpu_snapshot SERVER: "pid ticks" lines (utime+stime)
-cpu_snapshot() {
+# pids_snapshot PID...: "pid ticks" lines (utime+stime)
+pids_snapshot() {
 	local p
-	for p in $(server_work_pids "$1"); do
+	for p in "$@"; do
 		# fields after "pid (comm) ": state=1 ... utime=12 stime=13
 		sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk -v p="$p" '{ print p, $12 + $13 }'
 	done
+}
+# cpu_snapshot SERVER: the auth server's processes
+cpu_snapshot() {
+	# shellcheck disable=SC2046  # one PID a word
+	pids_snapshot $(server_work_pids "$1")
+}
+# backend_snapshot CASE: PostgreSQL (postmaster and its backends) or slapd,
+# not counted in the server's CPU; nothing for the other cases
+backend_snapshot() {
+	# shellcheck disable=SC2046  # one PID a word
+	case $1 in
+	pgsql) pids_snapshot "$PG_PID" $(descendants "$PG_PID") ;;
+	ldap) pids_snapshot "$LDAP_PID" ;;
+	esac
 }
 
 # cpu_delta BEFORE AFTER: ticks used in between (processes born in between
@@ -351,7 +582,7 @@ cpu_delta() {
 # ---- one measurement ---------------------------------------------------------
 # per case,server: space-separated values of all rounds; STATUS keeps the
 # first problem seen
-declare -A RATES=() CPUS=() STATUS=() CACHE_STATS=()
+declare -A RATES=() CPUS=() BCPUS=() STATUS=() CACHE_STATS=()
 note_status() {   # KEY STATUS
 	[ -n "${STATUS[$1]:-}" ] && [ "${STATUS[$1]}" != ok ] && return
 	STATUS[$1]=$2
@@ -363,7 +594,11 @@ run_case() {   # CASE SERVER ROUND
 	cp "$DIR/users-$(scheme_of "$c")" "$d/users"
 	local mech passdb=passwd-file
 	case $c in plain-cache|sql-cache) cache=10M ;; esac
-	case $c in sql-*) passdb=sql; make_sqlite "$d" ;; esac
+	case $c in
+	sql-*) passdb=sql; make_sqlite "$d" ;;
+	pgsql) passdb=sql; make_pgsql "$d" ;;
+	ldap) passdb=ldap; make_ldap "$d" ;;
+	esac
 	mech=$(mech_of "$c")
 	write_config "$server" "$d" "$cache" "$mech" "$passdb"
 	if ! start_server "$server" "$d"; then
@@ -382,9 +617,11 @@ run_case() {   # CASE SERVER ROUND
 		return
 	fi
 	cpu_snapshot "$server" >"$d/cpu.before"
+	backend_snapshot "$c" >"$d/backend-cpu.before"
 	local rc=0
 	"${load[@]}" -d "$DURATION" >"$d/load.out" 2>&1 || rc=$?
 	cpu_snapshot "$server" >"$d/cpu.after"
+	backend_snapshot "$c" >"$d/backend-cpu.after"
 	if [ "$server" = roost ] && [ "$cache" != 0 ] && [ -x "$BUILD/roostadm" ]; then
 		"$BUILD/roostadm" auth stats -a "$d/run/auth-master" >"$d/cache-stats.out" 2>&1 || true
 		CACHE_STATS[$c]=$(awk -F': ' '$1 == "cache_hits" { h = $2 } $1 == "cache_misses" { m = $2 }
@@ -392,6 +629,8 @@ run_case() {   # CASE SERVER ROUND
 	fi
 	stop_server
 	ticks=$(cpu_delta "$d/cpu.before" "$d/cpu.after")
+	local bticks=- bcpu1k=-
+	[ ! -s "$d/backend-cpu.after" ] || bticks=$(cpu_delta "$d/backend-cpu.before" "$d/backend-cpu.after")
 	out=$(grep '^RESULT ' "$d/load.out" || true)
 	if [ -z "$out" ]; then
 		note_status "$c,$server" "auth-load failed"
@@ -406,6 +645,11 @@ run_case() {   # CASE SERVER ROUND
 		'BEGIN { if (n > 0) printf "%.4f", t / hz / n * 1000; else print "-" }')
 	RATES[$c,$server]+=" $rate"
 	[ "$cpu1k" = - ] || CPUS[$c,$server]+=" $cpu1k"
+	if [ "$bticks" != - ]; then
+		bcpu1k=$(awk -v t="$bticks" -v hz="$TCK" -v n="$auths" \
+			'BEGIN { if (n > 0) printf "%.4f", t / hz / n * 1000; else print "-" }')
+		[ "$bcpu1k" = - ] || BCPUS[$c,$server]+=" $bcpu1k"
+	fi
 	if [ $rc -eq 0 ]; then
 		note_status "$c,$server" ok
 	else
@@ -413,8 +657,8 @@ run_case() {   # CASE SERVER ROUND
 		echo "$c/$server: auth-load reported errors:" >&2
 		sed 's/^/    /' "$d/load.out" >&2
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$server" "$3" "$auths" "$rate" "$ticks" \
-		"$cpu1k" "$out" >>"$DIR/results.tsv"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tbackend_ticks=%s backend_cpu1k=%s\n' "$c" "$server" "$3" \
+		"$auths" "$rate" "$ticks" "$cpu1k" "$out" "$bticks" "$bcpu1k" >>"$DIR/results.tsv"
 }
 
 # ---- main --------------------------------------------------------------------
@@ -437,6 +681,10 @@ for c in $CASES; do
 	esac
 done
 
+# the services: once for all rounds and both servers
+if [[ " $CASES " == *" pgsql "* ]]; then start_pgsql || exit 1; fi
+if [[ " $CASES " == *" ldap "* ]]; then start_ldap || exit 1; fi
+
 for ((round = 1; round <= ROUNDS; round++)); do
 	for c in $CASES; do
 		for server in $SERVERS; do
@@ -450,7 +698,7 @@ median() {   # VALUES... -> median, or nothing
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit
 		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-declare -A RATE=() CPU1K=()
+declare -A RATE=() CPU1K=() BCPU1K=()
 for key in "${!RATES[@]}"; do
 	# shellcheck disable=SC2086  # word splitting wanted
 	RATE[$key]=$(median ${RATES[$key]})
@@ -458,6 +706,10 @@ done
 for key in "${!CPUS[@]}"; do
 	# shellcheck disable=SC2086
 	CPU1K[$key]=$(median ${CPUS[$key]})
+done
+for key in "${!BCPUS[@]}"; do
+	# shellcheck disable=SC2086
+	BCPU1K[$key]=$(median ${BCPUS[$key]})
 done
 
 case_label() {
@@ -472,6 +724,8 @@ case_label() {
 	scram-sha-256) echo "SCRAM-SHA-256" ;;
 	sql-nocache) echo "SQL cache off" ;;
 	sql-cache) echo "SQL cache on" ;;
+	pgsql) echo "PostgreSQL" ;;
+	ldap) echo "LDAP" ;;
 	esac
 }
 
@@ -502,6 +756,16 @@ for c in $CASES; do
 		"$(ratio "${CPU1K[$c,roost]:-}" "${CPU1K[$c,dovecot]:-}")"
 done
 
+for c in $CASES; do
+	case $c in pgsql) what="PostgreSQL (postmaster + backends)" ;; ldap) what=slapd ;; *) continue ;; esac
+	line=""
+	for server in dovecot roost; do
+		[ -n "${BCPU1K[$c,$server]:-}" ] || continue
+		line+=$(awk -v s="$server" -v b="${BCPU1K[$c,$server]}" -v a="${CPU1K[$c,$server]:-}" \
+			'BEGIN { printf "  %s %.4f", s, b; if (a != "") printf " (with the auth server: %.4f)", a + b }')
+	done
+	[ -z "$line" ] || echo "$what CPU-s/1k, not in the table:$line"
+done
 for c in "${!CACHE_STATS[@]}"; do
 	[ -z "${CACHE_STATS[$c]}" ] || echo "roost auth cache, $(case_label "$c") (roostadm auth stats, last round): ${CACHE_STATS[$c]}"
 done
