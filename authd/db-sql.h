@@ -2,27 +2,47 @@
 #define ROOST_DB_SQL_H
 /* The sql passdb/userdb backend: Dovecot 2.3's dovecot-sql.conf.ext
    settings, one shared connection pool per settings file (passdb and
-   userdb naming the same file share it, as in Dovecot), and queries run
-   on the auth worker threads.
+   userdb naming the same file share it, as in Dovecot).
 
-   Threads: db_sql_init/unref, db_sql_expand and db_sql_query run on the
-   event loop thread. A query runs on a worker thread, which borrows a
-   connection from the pool (connecting lazily, reconnecting once when the
-   connection was lost) and copies the rows into plain malloc()ed memory;
-   the callback then runs on the event loop thread. Nothing on a worker
-   thread touches an auth request or logs.
+   Two ways to run a query, chosen by the backend:
+   - Asynchronous (pgsql, the backend has async ops): everything runs on
+     the event loop thread. Each host= word of the connect string gets up
+     to maxconns connections (Dovecot's words; default 5 per host),
+     opened on demand without blocking (libpq PQconnectPoll), and queries
+     go round-robin to an idle connection of a host that is up; when all
+     are busy they wait in one FIFO queue. Every query has a deadline
+     (SQL_QUERY_TIMEOUT_SECS from db_sql_query): a queued query then
+     fails, a running one fails and its connection is dropped (the server
+     is asked to cancel the statement from a worker thread).
+   - On the auth worker threads (sqlite, mysql): a worker borrows a
+     connection from the pool (connecting lazily, reconnecting once when
+     the connection was lost) and copies the rows into plain malloc()ed
+     memory; the callback then runs on the event loop thread. Nothing on
+     a worker thread touches an auth request or logs. For mysql each new
+     connection picks a host= in turn, skipping hosts in back-off.
+
+   Either way db_sql_init/unref, db_sql_expand and db_sql_query run on
+   the event loop thread and the callback is called later from the event
+   loop, never from within db_sql_query.
 
    A database that is down fails fast: connect timeouts are set (pgsql
    connect_timeout, mysql connect/read/write timeouts, sqlite busy
-   timeout), and after a failed connect further connects wait 1 s,
-   doubling up to 16 s, so that queued requests fail at once with the last
-   connect error instead of each waiting for a timeout. */
+   timeout), and after a failed connect further connects to that host
+   wait 1 s, doubling up to 16 s. While no host can be connected, queued
+   requests fail at once with the last connect error instead of each
+   waiting for a timeout. A lost connection is reconnected and its query
+   retried once. */
 #include "lib.h"
+
+/* How long a query may wait for its answer, queueing included (pgsql;
+   mysql has read_timeout). */
+#define SQL_QUERY_TIMEOUT_SECS 30
 
 struct pool;
 struct str;
 struct auth_request;
 struct worker_pool;
+struct event_base;
 struct var_expand_table;
 
 /* dovecot-sql.conf.ext. Strings live as long as the db. */
@@ -59,8 +79,10 @@ sql_result_value(const struct sql_result *result, unsigned int row,
 int sql_result_find_column(const struct sql_result *result, const char *name);
 void sql_result_free(struct sql_result **result);
 
-/* One database library behind the pool (authd/sql-<name>.c). All but
-   escape run on a worker thread with the connection held exclusively. */
+/* One database library behind the pool (authd/sql-<name>.c). The
+   synchronous ops (connect, disconnect, query) run on a worker thread
+   with the connection held exclusively (or, for db_sql_query_sync, on
+   the event loop thread); the async ops run on the event loop thread. */
 enum sql_escape_flags {
 	/* string literals take backslash escapes (pgsql
 	   standard_conforming_strings=off, mysql without
@@ -68,9 +90,43 @@ enum sql_escape_flags {
 	SQL_ESCAPE_BACKSLASH = 0x01,
 };
 
+/* Non-blocking connections driven by the event loop (see db-sql.c).
+   handle is the backend's connection; every error_r is malloc()ed. */
+struct sql_async_ops {
+	/* Start connecting: the handle, or NULL with error_r. */
+	void *(*connect_start)(const char *connect, char **error_r);
+	/* Continue connecting after the socket became ready. Returns 1 when
+	   connected (*escape_flags_r set), 0 while in progress (wait until
+	   the socket is writable if *want_write_r, else readable), -1 failed
+	   (the handle is then only good for disconnect). */
+	int (*connect_poll)(void *handle, bool *want_write_r,
+			    enum sql_escape_flags *escape_flags_r, char **error_r);
+	/* The socket to wait on (it may change while connecting). */
+	int (*socket)(void *handle);
+	/* Send query. Returns 0 sent, 1 part of it still to send (wait until
+	   writable and call flush), -1 the connection is not usable. */
+	int (*send_query)(void *handle, const char *query, char **error_r);
+	int (*flush)(void *handle, char **error_r);
+	/* The socket is readable. While a query runs: 1 = the answer is not
+	   complete yet, 0 = result filled, -1 = the query failed (connection
+	   still usable), -2 = the connection is lost. On an idle connection
+	   (result NULL): 1 = still fine, -2 = lost (server shutdown). */
+	int (*read_input)(void *handle, struct sql_result *result, char **error_r);
+	/* Ask the server to stop the running statement: prepare on the event
+	   loop thread (NULL if not possible), run on a worker thread (it may
+	   block for a connect), which also frees it. */
+	void *(*cancel_prepare)(void *handle);
+	void (*cancel_run)(void *cancel);
+};
+
 struct sql_backend {
 	const char *name;            /* "sqlite", "pgsql", "mysql" */
 	bool available;              /* compiled in */
+	/* The connect string takes Dovecot's host= (several: one pool per
+	   host) and maxconns= words; the backend sees one host= only. */
+	bool multi_host;
+	/* NULL: queries run on the worker threads */
+	const struct sql_async_ops *async;
 	/* Once per process before the first connect (event loop thread). */
 	void (*global_init)(void);
 	/* Check the connect string at configuration time (optional). error_r
@@ -131,12 +187,17 @@ int db_sql_expand(struct db_sql *db, struct str *dest, const char *template,
    returns (the callback may steal result by setting *result to NULL). */
 typedef void db_sql_callback_t(struct sql_result **result, const char *error,
 			       void *context);
-/* Run query on a worker thread, then call callback on the event loop
-   thread. */
-void db_sql_query(struct db_sql *db, struct worker_pool *workers,
-		  const char *query, db_sql_callback_t *callback, void *context);
+/* Run query (asynchronously from base's event loop, or on a worker
+   thread), then call callback on the event loop thread, later, with the
+   whole result. workers is used for the blocking work (for async
+   backends: only cancelling a timed out statement; may then be NULL).
+   Usable for any statement, e.g. the iterate query. */
+void db_sql_query(struct db_sql *db, struct event_base *base,
+		  struct worker_pool *workers, const char *query,
+		  db_sql_callback_t *callback, void *context);
 /* Run query in this thread (blocks; for userdb iteration, which the
-   master protocol drives synchronously). Returns 0 with *result_r, or -1
+   master protocol drives synchronously). It uses the synchronous ops on
+   a connection of its own (pgsql: one beyond maxconns), first host up. Returns 0 with *result_r, or -1
    with a malloc()ed error_r. */
 int db_sql_query_sync(struct db_sql *db, const char *query,
 		      struct sql_result **result_r, char **error_r);

@@ -214,6 +214,7 @@ static char *mysql_escape(void *handle, const char *value, enum sql_escape_flags
 const struct sql_backend sql_backend_mysql = {
 	.name = "mysql",
 	.available = true,
+	.multi_host = true,
 	.global_init = mysql_global_init,
 	.check_connect = mysql_check_connect,
 	.connect = mysql_connect,

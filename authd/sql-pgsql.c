@@ -1,6 +1,15 @@
 /* PostgreSQL backend for the sql passdb/userdb (libpq): connect is a
-   libpq conninfo string ("host=... dbname=... user=... password=...").
-   connect_timeout=5 is added unless the string sets one. */
+   libpq conninfo string ("host=... dbname=... user=... password=...";
+   db-sql.c has taken out Dovecot's maxconns= and all but one host=).
+   connect_timeout=5 is added unless the string sets one (db-sql.c
+   enforces it for the non-blocking connects, which libpq does not).
+
+   Two ways to use a connection: the synchronous ops (blocking libpq
+   calls, for db_sql_query_sync) and the async ops, which never block:
+   PQconnectStart/PQconnectPoll, PQsendQuery + PQflush in non-blocking
+   mode, PQconsumeInput/PQisBusy/PQgetResult when the socket is
+   readable. The query text is sent as it is: its %variables were already
+   escaped with PQescapeStringConn (Dovecot does the same). */
 #include "lib.h"
 #include "db-sql.h"
 
@@ -14,8 +23,14 @@
 
 #define PGSQL_DEFAULT_CONNECT_TIMEOUT_SECS 5
 /* A server that accepted the connection but does not answer must not hold
-   a worker thread for ever (mysql has read_timeout for this). */
-#define PGSQL_QUERY_TIMEOUT_SECS 30
+   the caller for ever (mysql has read_timeout for this). */
+#define PGSQL_QUERY_TIMEOUT_SECS SQL_QUERY_TIMEOUT_SECS
+
+struct pgsql_conn {
+	PGconn *pg;
+	/* async: the last result of the running query read so far */
+	PGresult *res;
+};
 
 /* libpq messages span lines ("...failed: ...\n\tIs the server running"):
    one log line. */
@@ -51,11 +66,36 @@ static int pgsql_check_connect(const char *connect, char **error_r)
 	return 0;
 }
 
+static char *pgsql_conninfo(const char *connect)
+{
+	return strstr(connect, "connect_timeout") != NULL ? x_strdup(connect) :
+		x_printf("%s connect_timeout=%u", connect, PGSQL_DEFAULT_CONNECT_TIMEOUT_SECS);
+}
+
+/* Server notices (e.g. the shutdown message on an idle connection)
+   would go to stderr by default. */
+static void pgsql_notice_ignore(void *context ATTR_UNUSED, const char *message ATTR_UNUSED)
+{
+}
+
+static enum sql_escape_flags pgsql_escape_flags(PGconn *pg)
+{
+	const char *scs = PQparameterStatus(pg, "standard_conforming_strings");
+	return scs != NULL && str_eq(scs, "on") ? 0 : SQL_ESCAPE_BACKSLASH;
+}
+
+static struct pgsql_conn *pgsql_conn_new(PGconn *pg)
+{
+	struct pgsql_conn *conn = x_malloc(sizeof(*conn));
+	conn->pg = pg;
+	PQsetNoticeProcessor(pg, pgsql_notice_ignore, NULL);
+	return conn;
+}
+
 static void *pgsql_connect(const char *connect, enum sql_escape_flags *flags_r,
 			   char **error_r)
 {
-	char *conninfo = strstr(connect, "connect_timeout") != NULL ? x_strdup(connect) :
-		x_printf("%s connect_timeout=%u", connect, PGSQL_DEFAULT_CONNECT_TIMEOUT_SECS);
+	char *conninfo = pgsql_conninfo(connect);
 	PGconn *pg = PQconnectdb(conninfo);
 	x_free_secret(conninfo, strlen(conninfo));
 	if (pg == NULL) {
@@ -67,9 +107,8 @@ static void *pgsql_connect(const char *connect, enum sql_escape_flags *flags_r,
 		PQfinish(pg);
 		return NULL;
 	}
-	const char *scs = PQparameterStatus(pg, "standard_conforming_strings");
-	*flags_r = scs != NULL && str_eq(scs, "on") ? 0 : SQL_ESCAPE_BACKSLASH;
-	return pg;
+	*flags_r = pgsql_escape_flags(pg);
+	return pgsql_conn_new(pg);
 }
 
 /* The conninfo without the password, in the order written. libpq's
@@ -132,7 +171,10 @@ static char *pgsql_display(const char *connect)
 
 static void pgsql_disconnect(void *handle)
 {
-	PQfinish(handle);
+	struct pgsql_conn *conn = handle;
+	PQclear(conn->res);
+	PQfinish(conn->pg);
+	free(conn);
 }
 
 /* Send query and wait for its result for at most PGSQL_QUERY_TIMEOUT_SECS.
@@ -192,18 +234,11 @@ static PGresult *pgsql_exec(PGconn *pg, const char *query, bool *timed_out_r,
 	return res;
 }
 
-static int pgsql_query(void *handle, const char *query, struct sql_result *result,
-		       char **error_r)
+/* Copy res (freed here) into result: 0, -1 query error, -2 connection
+   lost. */
+static int pgsql_result_convert(PGconn *pg, PGresult *res, struct sql_result *result,
+				char **error_r)
 {
-	PGconn *pg = handle;
-	bool timed_out = false;
-	PGresult *res = pgsql_exec(pg, query, &timed_out, error_r);
-
-	if (res == NULL) {
-		/* lost (retry on a new connection), or in an unknown state
-		   after a timeout (a new connection, no retry) */
-		return timed_out ? -3 : -2;
-	}
 	switch (PQresultStatus(res)) {
 	case PGRES_TUPLES_OK: {
 		unsigned int n_columns = (unsigned int)PQnfields(res);
@@ -241,22 +276,173 @@ static int pgsql_query(void *handle, const char *query, struct sql_result *resul
 	return PQstatus(pg) == CONNECTION_BAD ? -2 : -1;
 }
 
+static int pgsql_query(void *handle, const char *query, struct sql_result *result,
+		       char **error_r)
+{
+	struct pgsql_conn *conn = handle;
+	PGconn *pg = conn->pg;
+	bool timed_out = false;
+	PGresult *res = pgsql_exec(pg, query, &timed_out, error_r);
+
+	if (res == NULL) {
+		/* lost (retry on a new connection), or in an unknown state
+		   after a timeout (a new connection, no retry) */
+		return timed_out ? -3 : -2;
+	}
+	return pgsql_result_convert(pg, res, result, error_r);
+}
+
+/* ---- non-blocking (event loop) ----------------------------------------- */
+
+static void *pgsql_connect_start(const char *connect, char **error_r)
+{
+	char *conninfo = pgsql_conninfo(connect);
+	PGconn *pg = PQconnectStart(conninfo);
+	x_free_secret(conninfo, strlen(conninfo));
+	if (pg == NULL) {
+		*error_r = x_strdup("PQconnectStart() failed: out of memory");
+		return NULL;
+	}
+	if (PQstatus(pg) == CONNECTION_BAD) {
+		*error_r = pgsql_error_text(PQerrorMessage(pg));
+		PQfinish(pg);
+		return NULL;
+	}
+	return pgsql_conn_new(pg);
+}
+
+static int pgsql_connect_poll(void *handle, bool *want_write_r,
+			      enum sql_escape_flags *flags_r, char **error_r)
+{
+	struct pgsql_conn *conn = handle;
+
+	switch (PQconnectPoll(conn->pg)) {
+	case PGRES_POLLING_READING:
+		*want_write_r = false;
+		return 0;
+	case PGRES_POLLING_WRITING:
+		*want_write_r = true;
+		return 0;
+	case PGRES_POLLING_OK:
+		if (PQsetnonblocking(conn->pg, 1) != 0) {
+			*error_r = pgsql_error_text(PQerrorMessage(conn->pg));
+			return -1;
+		}
+		*flags_r = pgsql_escape_flags(conn->pg);
+		return 1;
+	default:
+		*error_r = pgsql_error_text(PQerrorMessage(conn->pg));
+		return -1;
+	}
+}
+
+static int pgsql_socket(void *handle)
+{
+	struct pgsql_conn *conn = handle;
+	return PQsocket(conn->pg);
+}
+
+static int pgsql_flush(void *handle, char **error_r)
+{
+	struct pgsql_conn *conn = handle;
+	int ret = PQflush(conn->pg);
+	if (ret < 0)
+		*error_r = pgsql_error_text(PQerrorMessage(conn->pg));
+	return ret;
+}
+
+static int pgsql_send_query(void *handle, const char *query, char **error_r)
+{
+	struct pgsql_conn *conn = handle;
+	i_assert(conn->res == NULL);
+	if (PQsendQuery(conn->pg, query) == 0) {
+		*error_r = pgsql_error_text(PQerrorMessage(conn->pg));
+		return -1;
+	}
+	return pgsql_flush(handle, error_r);
+}
+
+static int pgsql_read_input(void *handle, struct sql_result *result, char **error_r)
+{
+	struct pgsql_conn *conn = handle;
+	PGconn *pg = conn->pg;
+
+	if (PQconsumeInput(pg) == 0) {
+		*error_r = pgsql_error_text(PQerrorMessage(pg));
+		return -2;
+	}
+	if (result == NULL) {
+		/* idle: only a lost connection is news (a notice was eaten) */
+		if (PQstatus(pg) == CONNECTION_BAD) {
+			*error_r = pgsql_error_text(PQerrorMessage(pg));
+			return -2;
+		}
+		return 1;
+	}
+	/* PQgetResult does not block while PQisBusy is false; the query is
+	   complete when it returns NULL (one statement: the last result
+	   counts) */
+	while (!PQisBusy(pg)) {
+		PGresult *res = PQgetResult(pg);
+		if (res == NULL) {
+			res = conn->res;
+			conn->res = NULL;
+			if (res == NULL) {
+				*error_r = pgsql_error_text(PQerrorMessage(pg));
+				return PQstatus(pg) == CONNECTION_BAD ? -2 : -1;
+			}
+			return pgsql_result_convert(pg, res, result, error_r);
+		}
+		PQclear(conn->res);
+		conn->res = res;
+	}
+	return 1;
+}
+
+static void *pgsql_cancel_prepare(void *handle)
+{
+	struct pgsql_conn *conn = handle;
+	return PQgetCancel(conn->pg);
+}
+
+static void pgsql_cancel_run(void *cancel)
+{
+	char errbuf[256];
+	/* best effort: the connection is dropped anyway */
+	(void)PQcancel(cancel, errbuf, sizeof(errbuf));
+	PQfreeCancel(cancel);
+}
+
+static const struct sql_async_ops pgsql_async_ops = {
+	.connect_start = pgsql_connect_start,
+	.connect_poll = pgsql_connect_poll,
+	.socket = pgsql_socket,
+	.send_query = pgsql_send_query,
+	.flush = pgsql_flush,
+	.read_input = pgsql_read_input,
+	.cancel_prepare = pgsql_cancel_prepare,
+	.cancel_run = pgsql_cancel_run,
+};
+
 static char *pgsql_escape(void *handle, const char *value, enum sql_escape_flags flags)
 {
 	if (handle == NULL)
 		return sql_escape_generic(value, flags);
+	struct pgsql_conn *conn = handle;
 	size_t len = strlen(value);
 	char *to = x_malloc(size_add(size_mul(len, 2), 1));
 	int error = 0;
 	/* invalid multibyte input still gives a safe literal (the server
 	   then rejects it as malformed: an internal failure) */
-	(void)PQescapeStringConn(handle, to, value, len, &error);
+	(void)PQescapeStringConn(conn->pg, to, value, len, &error);
 	return to;
 }
 
 const struct sql_backend sql_backend_pgsql = {
 	.name = "pgsql",
 	.available = true,
+	.multi_host = true,
+	.async = &pgsql_async_ops,
 	.check_connect = pgsql_check_connect,
 	.display = pgsql_display,
 	.connect = pgsql_connect,

@@ -194,6 +194,13 @@ static void test_display_name(void **state ATTR_UNUSED)
 #ifdef HAVE_MYSQL
 		{ "mysql", "host=db password=secret user=authd dbname=authdb",
 		  "mysql(host=db user=authd dbname=authdb)" },
+		/* Dovecot's pool words are not the database library's */
+		{ "mysql", "host=db1 host=db2 maxconns=3 user=authd",
+		  "mysql(host=db1 host=db2 maxconns=3 user=authd)" },
+#endif
+#ifdef HAVE_PGSQL
+		{ "pgsql", "host=db1 host=/run/pg port=5433 maxconns=2 password=x dbname=a",
+		  "pgsql(host=db1 host=/run/pg port=5433 maxconns=2 dbname=a)" },
 #endif
 	};
 	struct pool *pool = pool_create("test", 256);
@@ -230,6 +237,11 @@ static const struct {
 	{ "driver = sqlite\nconnect = host=x dbname=y\n", "sqlite wants the path" },
 #ifdef HAVE_PGSQL
 	{ "driver = pgsql\nconnect = host=x 'dbname\n", "settings.conf: connect: " },
+	{ "driver = pgsql\nconnect = host=x maxconns=0\n",
+	  "settings.conf: connect: Invalid value for maxconns: 0" },
+	{ "driver = pgsql\nconnect = host=x maxconns=many\n",
+	  "settings.conf: connect: Invalid value for maxconns: many" },
+	{ "driver = pgsql\nconnect = host=x host=y 'dbname\n", "settings.conf: connect: " },
 #endif
 #ifdef HAVE_MYSQL
 	{ "driver = mysql\nconnect = host=x colour=blue\n",
@@ -723,6 +735,62 @@ static void test_db_down_and_back(void **state ATTR_UNUSED)
 	free(log);
 }
 
+#ifdef HAVE_PGSQL
+/* pgsql on the event loop, with two hosts that are both down (socket
+   directories without a server): the first failure is a warning, the
+   request fails with the last one, and the next request within the
+   back-off fails at once naming the host to be tried next. */
+static void test_pgsql_hosts_down(void **state ATTR_UNUSED)
+{
+	struct harness h;
+	char logpath[256];
+	const char *error;
+
+	snprintf(logpath, sizeof(logpath), "%s/pgdown.log", tmpdir);
+	unlink(logpath);
+	char *content = x_printf("driver = pgsql\n"
+				 "connect = host=%s/pga host=%s/pgb port=5999 dbname=authdb "
+				 "user=authd password=secretpw maxconns=2\n"
+				 "password_query = SELECT password FROM users WHERE username = '%%u'\n"
+				 "user_query = SELECT home FROM users WHERE username = '%%u'\n",
+				 tmpdir, tmpdir);
+	write_file("sql.conf", content);
+	free(content);
+	char *conf = sql_config("");
+	assert_int_equal(log_set_target(logpath, NULL, &error), 0);
+	harness_init(&h, conf);
+	harness_connect(&h, false, false);
+	harness_send(&h, "VERSION\t1\t2\nCPID\t1\n", false);
+	free(harness_take(&h));
+	char *out = plain_auth(&h, 1, "alice", "alicepw");
+	assert_contains(out, "FAIL\t1\tuser=alice\tcode=temp_fail");
+	free(out);
+	out = plain_auth(&h, 2, "alice", "alicepw");
+	assert_contains(out, "FAIL\t2\tuser=alice\tcode=temp_fail");
+	free(out);
+	harness_deinit(&h);
+	free(conf);
+	log_set_fd(2);
+
+	char *log = read_log(logpath);
+	char *expect = x_printf("Warning: sql: Connect to pgsql(host=%s/pga port=5999 "
+				"dbname=authdb user=authd) failed: ", tmpdir);
+	assert_contains(log, expect);
+	free(expect);
+	expect = x_printf("Password query failed: Connect to pgsql(host=%s/pgb port=5999 "
+			  "dbname=authdb user=authd) failed: ", tmpdir);
+	assert_contains(log, expect);
+	free(expect);
+	expect = x_printf("Password query failed: Not connected to pgsql(host=%s/pga ", tmpdir);
+	assert_contains(log, expect);
+	free(expect);
+	assert_contains(log, "(retrying in 1 s)");
+	assert_true(strstr(log, "secretpw") == NULL);
+	assert_true(strstr(log, "maxconns") == NULL);
+	free(log);
+}
+#endif
+
 static int setup(void **state ATTR_UNUSED)
 {
 	if (test_harness_setup_dir() < 0)
@@ -752,6 +820,9 @@ int main(void)
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_set_credentials),
 		cmocka_unit_test(test_db_down_and_back),
+#ifdef HAVE_PGSQL
+		cmocka_unit_test(test_pgsql_hosts_down),
+#endif
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

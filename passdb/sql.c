@@ -144,7 +144,8 @@ static void sql_lookup_credentials(struct passdb_module *_module,
 	ctx->module = module;
 	ctx->lookup_callback = callback;
 	auth_request_ref(request);
-	db_sql_query(module->db, request->auth->workers, str_c(query),
+	db_sql_query(module->db, request->auth->base, request->auth->workers,
+		     str_c(query),
 		     sql_password_query_done, ctx);
 	str_free(&query);
 }
@@ -197,14 +198,16 @@ static void sql_set_credentials(struct passdb_module *_module,
 	ctx->module = module;
 	ctx->set_callback = callback;
 	auth_request_ref(request);
-	db_sql_query(module->db, request->auth->workers, str_c(query),
+	db_sql_query(module->db, request->auth->base, request->auth->workers,
+		     str_c(query),
 		     sql_update_query_done, ctx);
 	str_free(&query);
 }
 
 const struct passdb_driver passdb_driver_sql = {
 	.name = "sql",
-	/* asynchronous by itself: queries run on the worker pool */
+	/* asynchronous by itself: pgsql on the event loop, the others on the
+	   worker pool */
 	.blocking = false,
 #if defined(HAVE_SQLITE) || defined(HAVE_PGSQL) || defined(HAVE_MYSQL)
 	.available = true,

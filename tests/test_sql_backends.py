@@ -13,6 +13,10 @@ Covered per database: PLAIN success / wrong password / unknown user, CRAM-MD5
 (credentials lookup), userdb lookups on the master socket, user iteration
 (LIST, and roostadm user '*'), a user name with a single quote, the database
 going down (internal failure, logged, no hang) and coming back (reconnect).
+PostgreSQL only (the connection pool on the event loop): 200 pipelined
+logins with maxconns=2 (pg_stat_activity never shows more than 2
+connections), a second host= that is down, the database restarted under
+load, and a query that outlives the query timeout.
 Run as root (PostgreSQL runs as the postgres user via runuser).
 """
 import hashlib
@@ -22,6 +26,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -197,7 +202,7 @@ iterate_query = SELECT username AS user FROM users
 """
 
 
-def sql_auth_server(db, connect=None):
+def sql_auth_server(db, connect=None, sql_conf=SQL_CONF):
     """An auth server whose passdb and userdb are sql on db."""
     # a single quote in user names is refused by Dovecot's default
     # auth_username_chars: this config allows every character
@@ -205,7 +210,7 @@ def sql_auth_server(db, connect=None):
                    extra_global="auth_username_chars =\n")
     conf = os.path.join(s.dir, "dovecot-sql.conf.ext")
     with open(conf, "w") as f:
-        f.write(SQL_CONF.format(driver=db.name, connect=connect or db.connect_string()))
+        f.write(sql_conf.format(driver=db.name, connect=connect or db.connect_string()))
     os.chmod(conf, 0o644)
     text = s.config_text()
     start = text.index("passdb {")
@@ -395,3 +400,300 @@ def test_db_down_and_back(backend):
     with authproto.MasterConn(server.master_socket, 10) as m:
         m.handshake()
         assert m.user("alice", service="lmtp")[0] == "USER"
+
+
+# ---------------------------------------------------------------- pgsql pool
+
+def dovecot_has(lib):
+    return any(os.path.exists(os.path.join(d, lib)) for d in
+               ("/usr/lib/dovecot/modules", "/usr/lib/dovecot/modules/auth"))
+
+
+@pytest.fixture(scope="module")
+def pg():
+    if TARGET == "dovecot" and not dovecot_has("libdriver_pgsql.so"):
+        pytest.skip("Dovecot's libdriver_pgsql.so is not installed")
+    db = Postgres()
+    try:
+        yield db
+    finally:
+        db.cleanup()
+
+
+def pg_query(db, sql):
+    """One value per row of sql (as the postgres superuser)."""
+    r = subprocess.run([f"{PGBIN}/psql", "-X", "-q", "-A", "-t", "-h", db.dir,
+                        "-p", str(db.port), "-U", "postgres", "-d", "authdb", "-c", sql],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r
+    return r.stdout.split("\n")[:-1]
+
+
+def pg_authd_connections(db):
+    return int(pg_query(db, "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE usename = 'authd'")[0])
+
+
+class ConnectionCounter:
+    """Samples the number of the server's connections to PostgreSQL in a
+    thread until stopped; .max is the most seen."""
+
+    def __init__(self, db):
+        self.db = db
+        self.max = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                n = pg_authd_connections(self.db)
+            except AssertionError:
+                continue
+            self.max = max(self.max, n)
+            self.samples += 1
+            self._stop.wait(0.02)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(30)
+
+
+def pipelined_plain(server, logins, conns=4, timeout=30.0):
+    """Send every (user, password) of logins as PLAIN requests, spread over
+    conns client connections, all before reading any reply. Returns the
+    replies in the order of logins."""
+    clients = [authproto.ClientConn(server.client_socket, timeout) for _ in range(conns)]
+    try:
+        for c in clients:
+            c.handshake()
+        sent = []      # (client, rid, index)
+        for i, (user, password) in enumerate(logins):
+            c = clients[i % conns]
+            rid = c.auth("PLAIN", resp=authproto.plain_resp(user, password))
+            sent.append((c, rid, i))
+        replies = [None] * len(logins)
+        by_client = {}
+        for c, rid, i in sent:
+            by_client.setdefault(id(c), {})[str(rid)] = i
+        for c in clients:
+            want = by_client.get(id(c), {})
+            while want:
+                f = c.reply(timeout)
+                replies[want.pop(f[1])] = f
+        return replies
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_pg_many_in_flight_maxconns(pg):
+    """200 PLAIN logins in flight at once over 4 client connections with
+    maxconns=2: every one gets its right answer, and the server never holds
+    more than 2 connections to the database."""
+    server = sql_auth_server(pg, connect=pg.connect_string() + " maxconns=2")
+    counter = None
+    try:
+        assert plain(server, "alice", "alicepw")[0] == "OK"
+        counter = ConnectionCounter(pg)
+        logins = []
+        for i in range(200):
+            if i % 10 == 9:
+                logins.append(("alice", "wrong"))
+            elif i % 10 == 8:
+                logins.append(("nosuch", "x"))
+            else:
+                logins.append(("alice", "alicepw") if i % 2 == 0 else ("bob", "bobpw"))
+        t0 = time.monotonic()
+        replies = pipelined_plain(server, logins)
+        elapsed = time.monotonic() - t0
+        for (user, password), f in zip(logins, replies):
+            if user != "nosuch" and password != "wrong":
+                assert f[0] == "OK" and f[2] == f"user={user}", (user, f)
+            else:
+                assert f[0] == "FAIL" and "code=temp_fail" not in f, (user, f)
+        # one more round while the counter keeps sampling
+        replies = pipelined_plain(server, [("bob", "bobpw")] * 100, conns=2)
+        assert all(f[0] == "OK" for f in replies), replies
+        counter.stop()
+        assert counter.samples > 0
+        # the idle connections stay open: the last samples see both
+        assert counter.max == 2, f"{counter.max} connections with maxconns=2"
+        assert elapsed < 20, f"200 logins took {elapsed:.1f} s"
+    finally:
+        if counter is not None:
+            counter.stop()
+        server.cleanup()
+
+
+def test_pg_second_host_down(pg, tmp_path_factory):
+    """host=127.0.0.1 host=<a socket directory without a server>: the down
+    host costs a logged warning, never a failed login."""
+    nothing = make_tmpdir("pgdown.")
+    try:
+        connect = (f"host=127.0.0.1 host={nothing} port={pg.port} dbname=authdb "
+                   "user=authd password=authdpw maxconns=2")
+        server = sql_auth_server(pg, connect=connect)
+        try:
+            mark = server.log_mark()
+            for round_ in range(3):
+                replies = pipelined_plain(server, [("alice", "alicepw"), ("bob", "bobpw")] * 20)
+                for f in replies:
+                    assert f[0] == "OK", f
+                for _ in range(5):
+                    assert plain(server, "alice", "alicepw")[0] == "OK"
+            if TARGET == "roost":
+                line = server.wait_log(mark, r"Warning: .*sql: Connect to pgsql\(host="
+                                       + nothing.replace(".", r"\.") + r" port=")
+                assert "authdpw" not in server.log_since(mark), line
+                assert "Error" not in server.log_since(mark), server.log_since(mark)
+        finally:
+            server.cleanup()
+    finally:
+        shutil.rmtree(nothing, ignore_errors=True)
+
+
+def test_pg_restart_under_load(pg):
+    """The database stops while logins keep coming and starts again: the
+    logins meanwhile fail fast with a temporary failure (roost) and work
+    again after the restart, without restarting the auth server."""
+    server = sql_auth_server(pg, connect=pg.connect_string() + " maxconns=3")
+    stop = threading.Event()
+    results = []          # (time, reply fields or exception text)
+    lock = threading.Lock()
+
+    def load():
+        while not stop.is_set():
+            t = time.monotonic()
+            try:
+                f = plain(server, "alice", "alicepw", timeout=40)
+            except Exception as e:  # noqa: BLE001 - recorded, asserted below
+                f = [f"exception {e!r}"]
+            with lock:
+                results.append((t, time.monotonic() - t, f))
+
+    threads = [threading.Thread(target=load, daemon=True) for _ in range(4)]
+    try:
+        for th in threads:
+            th.start()
+        time.sleep(1.0)
+        pg.stop()
+        t_stop = time.monotonic()
+        time.sleep(2.0)
+        pg.start()
+        t_start = time.monotonic()
+
+        def recovered():
+            with lock:
+                return any(t > t_start and f[0] == "OK" for t, _, f in results)
+        wait_for(recovered, 40, interval=0.2, what="a login to work after the restart")
+        time.sleep(1.0)
+        stop.set()
+        for th in threads:
+            th.join(60)
+        with lock:
+            done = list(results)
+        before = [f for t, _, f in done if t + 0.5 < t_stop]
+        assert before and all(f[0] == "OK" for f in before), before[-5:]
+        for t, took, f in done:
+            assert f[0] in ("OK", "FAIL"), f
+            if f[0] == "FAIL":
+                # never "wrong password", only a temporary failure
+                assert "code=temp_fail" in f, f
+        if TARGET == "roost":
+            fails = [f for _, _, f in done if f[0] == "FAIL"]
+            assert fails, "no temporary failure while the database was down"
+            # failing fast: nothing waits for a connect timeout per login
+            assert max(took for _, took, _ in done) < 15
+        # the last logins all work
+        assert all(f[0] == "OK" for _, _, f in done[-4:]), done[-4:]
+        if TARGET == "roost":
+            server.wait_log(0, r"Reconnected to pgsql")
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(60)
+        if not os.path.exists(os.path.join(pg.data, "postmaster.pid")):
+            pg.start()
+        server.cleanup()
+
+
+SLOW_SQL_CONF = SQL_CONF.replace(
+    "password_query = SELECT username AS user, password, quota, \\\n",
+    "password_query = SELECT username AS user, password, quota, \\\n"
+    "  (SELECT pg_sleep(60) WHERE username = 'bob') AS nap, \\\n")
+
+
+def test_pg_query_timeout(pg):
+    """A query that gets no answer fails that login with a temporary failure
+    after the query timeout (30 s), and the statement is cancelled on the
+    server; other users log in meanwhile. (Dovecot 2.3 waits for the query:
+    roost-only.)"""
+    if TARGET != "roost":
+        pytest.skip("Dovecot 2.3 has no pgsql query timeout below the 60 s sleep")
+    assert "pg_sleep" in SLOW_SQL_CONF
+    server = sql_auth_server(pg, connect=pg.connect_string() + " maxconns=2",
+                             sql_conf=SLOW_SQL_CONF)
+    try:
+        mark = server.log_mark()
+        slow = authproto.ClientConn(server.client_socket, 60)
+        slow.handshake()
+        t0 = time.monotonic()
+        rid = slow.auth("PLAIN", resp=authproto.plain_resp("bob", "bobpw"))
+        ok = 0
+        while time.monotonic() - t0 < 25:
+            assert plain(server, "alice", "alicepw")[0] == "OK"
+            ok += 1
+            time.sleep(0.2)
+        assert ok > 20
+        # the sleeping statement still runs on the server
+        assert pg_query(pg, "SELECT count(*) FROM pg_stat_activity WHERE usename = "
+                            "'authd' AND query LIKE '%pg_sleep%' AND state = 'active'") == ["1"]
+        f = slow.reply(30)
+        took = time.monotonic() - t0
+        slow.close()
+        assert f[0] == "FAIL" and f[1] == str(rid) and "code=temp_fail" in f, f
+        assert 29 <= took < 40, took
+        server.wait_log(mark, r"Error: .*Password query failed: Query timed out after 30 s")
+        # cancelled: the server is not sleeping for the rest of the minute
+        wait_for(lambda: pg_query(pg, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                      "usename = 'authd' AND query LIKE '%pg_sleep%' "
+                                      "AND state = 'active'") == ["0"],
+                 10, interval=0.2, what="the timed out statement to be cancelled")
+        assert plain(server, "alice", "alicepw")[0] == "OK"
+        assert plain(server, "alice", "wrong")[0] == "FAIL"
+    finally:
+        server.cleanup()
+
+
+def test_mysql_second_host_down():
+    """mysql (worker threads): each new connection takes the next host=,
+    and one that is down is skipped with a logged warning."""
+    if TARGET == "dovecot" and not dovecot_has("libdriver_mysql.so"):
+        pytest.skip("Dovecot's libdriver_mysql.so is not installed")
+    db = Maria()
+    nothing = make_tmpdir("mydown.")
+    try:
+        sock = os.path.join(nothing, "mysqld.sock")
+        connect = (f"host={sock} host=127.0.0.1 port={db.port} dbname=authdb "
+                   "user=authd password=authdpw maxconns=2")
+        server = sql_auth_server(db, connect=connect)
+        try:
+            mark = server.log_mark()
+            for _ in range(3):
+                replies = pipelined_plain(server, [("alice", "alicepw"), ("bob", "bobpw")] * 10)
+                for f in replies:
+                    assert f[0] == "OK", f
+                assert plain(server, "alice", "alicepw")[0] == "OK"
+            if TARGET == "roost":
+                server.wait_log(mark, r"Warning: .*sql: Connect to mysql\(host="
+                                + sock.replace(".", r"\.") + r" port=")
+                assert "authdpw" not in server.log_since(mark)
+                assert "Error" not in server.log_since(mark), server.log_since(mark)
+        finally:
+            server.cleanup()
+    finally:
+        shutil.rmtree(nothing, ignore_errors=True)
+        db.cleanup()

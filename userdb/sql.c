@@ -104,7 +104,8 @@ static void sql_lookup(struct userdb_module *_module, struct auth_request *reque
 	ctx->module = module;
 	ctx->callback = callback;
 	auth_request_ref(request);
-	db_sql_query(module->db, request->auth->workers, str_c(query),
+	db_sql_query(module->db, request->auth->base, request->auth->workers,
+		     str_c(query),
 		     sql_user_query_done, ctx);
 	str_free(&query);
 }
@@ -136,39 +137,16 @@ static int iterate_row_user(const struct sql_result *result, unsigned int row,
 	return 0;
 }
 
-static void sql_iterate(struct userdb_module *_module, const char *mask,
-			userdb_iterate_callback_t *callback, void *context)
+/* List the users of an iterate_query result (callback per user matching
+   mask, then callback(NULL, failed)). Shared by the synchronous iteration
+   and a db_sql_query() callback. */
+static void sql_iterate_result(struct sql_userdb_module *module,
+			       const struct sql_result *result, const char *mask,
+			       userdb_iterate_callback_t *callback, void *context)
 {
-	struct sql_userdb_module *module = (struct sql_userdb_module *)_module;
-	const struct sql_settings *set = db_sql_get_settings(module->db);
 	const char *name = db_sql_get_display_name(module->db);
-	string_t *query = str_create(256);
-	struct sql_result *result = NULL;
-	char *verror = NULL, *error = NULL;
 	bool failed = false;
 
-	/* No request to take variables from: the request variables are
-	   empty, as Dovecot's iteration request has no user. */
-	if (var_expand(query, set->iterate_query, auth_settings_var_table, &verror) < 0) {
-		log_error("sql: Failed to expand iterate_query=%s: %s",
-			  set->iterate_query, verror);
-		free(verror);
-		str_free(&query);
-		callback(NULL, true, context);
-		return;
-	}
-	if (db_sql_query_sync(module->db, str_c(query), &result, &error) < 0) {
-		log_error("sql(%s): Iterate query failed: %s%s%s%s", name, error,
-			  set->default_iterate_query ? " (using built-in default "
-			  "iterate_query: " : "",
-			  set->default_iterate_query ? set->iterate_query : "",
-			  set->default_iterate_query ? ")" : "");
-		free(error);
-		str_free(&query);
-		callback(NULL, true, context);
-		return;
-	}
-	str_free(&query);
 	for (unsigned int row = 0; row < result->n_rows; row++) {
 		char *user;
 		if (iterate_row_user(result, row, &user) < 0) {
@@ -185,8 +163,54 @@ static void sql_iterate(struct userdb_module *_module, const char *mask,
 			callback(user, false, context);
 		free(user);
 	}
-	sql_result_free(&result);
 	callback(NULL, failed, context);
+}
+
+static void sql_iterate_log_error(struct sql_userdb_module *module, const char *error)
+{
+	const struct sql_settings *set = db_sql_get_settings(module->db);
+
+	log_error("sql(%s): Iterate query failed: %s%s%s%s",
+		  db_sql_get_display_name(module->db), error,
+		  set->default_iterate_query ? " (using built-in default "
+		  "iterate_query: " : "",
+		  set->default_iterate_query ? set->iterate_query : "",
+		  set->default_iterate_query ? ")" : "");
+}
+
+static void sql_iterate(struct userdb_module *_module, const char *mask,
+			userdb_iterate_callback_t *callback, void *context)
+{
+	struct sql_userdb_module *module = (struct sql_userdb_module *)_module;
+	const struct sql_settings *set = db_sql_get_settings(module->db);
+	string_t *query = str_create(256);
+	struct sql_result *result = NULL;
+	char *verror = NULL, *error = NULL;
+
+	/* No request to take variables from: the request variables are
+	   empty, as Dovecot's iteration request has no user. */
+	if (var_expand(query, set->iterate_query, auth_settings_var_table, &verror) < 0) {
+		log_error("sql: Failed to expand iterate_query=%s: %s",
+			  set->iterate_query, verror);
+		free(verror);
+		str_free(&query);
+		callback(NULL, true, context);
+		return;
+	}
+	/* The master protocol's LIST is synchronous (userdb.h): the query
+	   blocks this thread. db_sql_query() runs the same query without
+	   blocking (sql_iterate_result() in its callback) once the
+	   iteration API can take the answer later. */
+	if (db_sql_query_sync(module->db, str_c(query), &result, &error) < 0) {
+		sql_iterate_log_error(module, error);
+		free(error);
+		str_free(&query);
+		callback(NULL, true, context);
+		return;
+	}
+	str_free(&query);
+	sql_iterate_result(module, result, mask, callback, context);
+	sql_result_free(&result);
 }
 
 const struct userdb_driver userdb_driver_sql = {
