@@ -269,7 +269,7 @@ static void list_next(struct list_ctx *ctx)
 		ctx->any = true;
 		ctx->finished = false;
 		ctx->running = true;
-		module->driver->iterate(module, ctx->mask, list_callback, ctx);
+		module->driver->iterate(module, auth, ctx->mask, list_callback, ctx);
 		ctx->running = false;
 		if (!ctx->finished)
 			return;   /* list_callback(NULL) continues later */

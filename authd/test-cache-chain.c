@@ -119,6 +119,7 @@ static void testdb_iterate_later(evutil_socket_t fd ATTR_UNUSED, short what ATTR
 static struct event_base *test_base;
 
 static void testdb_userdb_iterate(struct userdb_module *module ATTR_UNUSED,
+				  struct auth *auth ATTR_UNUSED,
 				  const char *mask ATTR_UNUSED,
 				  userdb_iterate_callback_t *callback, void *context)
 {

@@ -4,6 +4,7 @@
 #include "lib.h"
 #include "passdb.h"
 
+struct auth;
 struct auth_request;
 struct auth_userdb_settings;
 struct pool;
@@ -36,8 +37,9 @@ struct userdb_driver {
 	/* optional. callback(user) for each user, then callback(NULL) once;
 	   either during the call or later from the event loop (the caller
 	   keeps context alive until the NULL call) */
-	void (*iterate)(struct userdb_module *module, const char *user_mask,
-			userdb_iterate_callback_t *callback, void *context);
+	void (*iterate)(struct userdb_module *module, struct auth *auth,
+			const char *user_mask, userdb_iterate_callback_t *callback,
+			void *context);
 };
 
 struct userdb_module {

@@ -135,7 +135,8 @@ static void ldap_iterate_entry(struct db_ldap_entry *entry, void *context)
 	pool_destroy(&pool);
 }
 
-static void ldap_iterate(struct userdb_module *_module, const char *mask,
+static void ldap_iterate(struct userdb_module *_module,
+			 struct auth *auth ATTR_UNUSED, const char *mask,
 			 userdb_iterate_callback_t *callback, void *context)
 {
 	struct ldap_userdb_module *module = (struct ldap_userdb_module *)_module;

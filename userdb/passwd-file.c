@@ -65,7 +65,8 @@ static void iterate_one(const char *user, void *context)
 	ctx->callback(user, false, ctx->context);
 }
 
-static void passwd_file_iterate(struct userdb_module *_module, const char *mask,
+static void passwd_file_iterate(struct userdb_module *_module,
+				struct auth *auth ATTR_UNUSED, const char *mask,
 				userdb_iterate_callback_t *callback, void *context)
 {
 	struct passwd_file_userdb_module *module = (struct passwd_file_userdb_module *)_module;

@@ -178,14 +178,36 @@ static void sql_iterate_log_error(struct sql_userdb_module *module, const char *
 		  set->default_iterate_query ? ")" : "");
 }
 
-static void sql_iterate(struct userdb_module *_module, const char *mask,
-			userdb_iterate_callback_t *callback, void *context)
+struct sql_iterate_ctx {
+	struct sql_userdb_module *module;
+	char *mask;
+	userdb_iterate_callback_t *callback;
+	void *context;
+};
+
+static void sql_iterate_done(struct sql_result **result, const char *error, void *_ctx)
+{
+	struct sql_iterate_ctx *ctx = _ctx;
+
+	if (result == NULL || *result == NULL) {
+		sql_iterate_log_error(ctx->module, error != NULL ? error : "no result");
+		ctx->callback(NULL, true, ctx->context);
+	} else {
+		sql_iterate_result(ctx->module, *result, ctx->mask, ctx->callback,
+				   ctx->context);
+	}
+	free(ctx->mask);
+	free(ctx);
+}
+
+static void sql_iterate(struct userdb_module *_module, struct auth *auth,
+			const char *mask, userdb_iterate_callback_t *callback,
+			void *context)
 {
 	struct sql_userdb_module *module = (struct sql_userdb_module *)_module;
 	const struct sql_settings *set = db_sql_get_settings(module->db);
 	string_t *query = str_create(256);
-	struct sql_result *result = NULL;
-	char *verror = NULL, *error = NULL;
+	char *verror = NULL;
 
 	/* No request to take variables from: the request variables are
 	   empty, as Dovecot's iteration request has no user. */
@@ -197,20 +219,16 @@ static void sql_iterate(struct userdb_module *_module, const char *mask,
 		callback(NULL, true, context);
 		return;
 	}
-	/* The master protocol's LIST is synchronous (userdb.h): the query
-	   blocks this thread. db_sql_query() runs the same query without
-	   blocking (sql_iterate_result() in its callback) once the
-	   iteration API can take the answer later. */
-	if (db_sql_query_sync(module->db, str_c(query), &result, &error) < 0) {
-		sql_iterate_log_error(module, error);
-		free(error);
-		str_free(&query);
-		callback(NULL, true, context);
-		return;
-	}
+	/* the answer comes later, from the event loop (pgsql) or a worker
+	   thread (mysql, sqlite): LIST waits for it without blocking */
+	struct sql_iterate_ctx *ctx = x_malloc(sizeof(*ctx));
+	ctx->module = module;
+	ctx->mask = x_strdup(mask);
+	ctx->callback = callback;
+	ctx->context = context;
+	db_sql_query(module->db, auth->base, auth->workers, str_c(query),
+		     sql_iterate_done, ctx);
 	str_free(&query);
-	sql_iterate_result(module, result, mask, callback, context);
-	sql_result_free(&result);
 }
 
 const struct userdb_driver userdb_driver_sql = {
