@@ -6,6 +6,7 @@
 #include "str.h"
 #include "array.h"
 #include "path-error.h"
+#include "args-file.h"
 #include "var-expand.h"
 #include "auth.h"
 #include "auth-settings.h"
@@ -152,137 +153,10 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Cut a '#' comment outside quotes (Dovecot's settings files allow them
-   anywhere a value does not quote them). */
-static void strip_comment(char *line)
+static int setting_set_cb(struct pool *pool, void *context, const char *key,
+			  const char *value, const char **error_r)
 {
-	char quote = '\0';
-
-	for (char *p = line; *p != '\0'; p++) {
-		if (quote != '\0') {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == quote)
-				quote = '\0';
-		} else if (*p == '"' || *p == '\'') {
-			quote = *p;
-		} else if (*p == '#') {
-			*p = '\0';
-			return;
-		}
-	}
-}
-
-static const char *unquote_value(struct pool *pool, const char *value)
-{
-	size_t len = strlen(value);
-
-	if (len < 2 || (value[0] != '"' && value[0] != '\'') || value[len - 1] != value[0])
-		return value;
-	string_t *str = str_create(len);
-	for (size_t i = 1; i < len - 1; i++) {
-		if (value[i] == '\\' && i + 1 < len - 1)
-			i++;
-		str_append_c(str, value[i]);
-	}
-	const char *result = pool_strdup(pool, str_c(str));
-	str_free(&str);
-	return result;
-}
-
-static int settings_apply_line(struct pool *pool, struct db_ldap_settings *set,
-			       const char *path, unsigned int lineno,
-			       const char *line, const char **error_r)
-{
-	const char *eq = strchr(line, '=');
-	const char *error;
-
-	if (eq == NULL) {
-		*error_r = pool_printf(pool, "%s:%u: Expected 'key = value', got: %s",
-				       path, lineno, line);
-		return -1;
-	}
-	size_t key_len = (size_t)(eq - line);
-	while (key_len > 0 && is_space(line[key_len - 1]))
-		key_len--;
-	const char *key = pool_strndup(pool, line, key_len);
-	const char *value = eq + 1;
-	while (is_space(*value))
-		value++;
-	if (*key == '\0') {
-		*error_r = pool_printf(pool, "%s:%u: Missing setting name", path, lineno);
-		return -1;
-	}
-	if (setting_set(pool, set, key, unquote_value(pool, value), &error) < 0) {
-		*error_r = pool_printf(pool, "%s:%u: %s", path, lineno, error);
-		return -1;
-	}
-	return 0;
-}
-
-static int settings_read_file(struct pool *pool, const char *path,
-			      struct db_ldap_settings *set, const char **error_r)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		char *error = path_error("open", path, errno);
-		*error_r = pool_strdup(pool, error);
-		free(error);
-		return -1;
-	}
-	string_t *logical = str_create_secure(256);  /* dnpass */
-	char *line = NULL;
-	size_t line_alloc = 0;
-	ssize_t len;
-	unsigned int lineno = 0, start_line = 0;
-	int ret = 0;
-
-	while ((len = getline(&line, &line_alloc, f)) >= 0) {
-		lineno++;
-		if (str_len(logical) + (size_t)len > LDAP_SETTINGS_MAX_LINE) {
-			*error_r = pool_printf(pool, "%s:%u: Line too long (max %u bytes)",
-					       path, lineno, LDAP_SETTINGS_MAX_LINE);
-			ret = -1;
-			break;
-		}
-		char *p = line;
-		while (is_space(*p))
-			p++;
-		strip_comment(p);
-		size_t n = strlen(p);
-		while (n > 0 && is_space(p[n - 1]))
-			n--;
-		p[n] = '\0';
-		/* a trailing backslash continues the line */
-		bool continued = n > 0 && p[n - 1] == '\\';
-		if (continued)
-			p[--n] = '\0';
-		if (str_len(logical) == 0) {
-			if (n == 0 && !continued)
-				continue;
-			start_line = lineno;
-		}
-		str_append(logical, p);
-		if (continued)
-			continue;
-		ret = settings_apply_line(pool, set, path, start_line, str_c(logical), error_r);
-		str_clear(logical);
-		if (ret < 0)
-			break;
-	}
-	if (ret == 0 && str_len(logical) > 0)
-		ret = settings_apply_line(pool, set, path, start_line, str_c(logical), error_r);
-	if (ret == 0 && ferror(f)) {
-		char *error = path_error("read", path, errno);
-		*error_r = pool_strdup(pool, error);
-		free(error);
-		ret = -1;
-	}
-	if (line != NULL)
-		x_free_secret(line, line_alloc);
-	str_free(&logical);
-	fclose(f);
-	return ret;
+	return setting_set(pool, context, key, value, error_r);
 }
 
 /* ---- attribute maps ---------------------------------------------------- */
@@ -833,7 +707,8 @@ int db_ldap_settings_read(struct pool *pool, const char *path,
 	const char *error;
 
 	*set = ldap_default_settings;
-	if (settings_read_file(pool, path, set, error_r) < 0)
+	if (args_file_read(pool, path, LDAP_SETTINGS_MAX_LINE, setting_set_cb, set,
+			   error_r) < 0)
 		return -1;
 	if (settings_check(pool, set, &error) < 0) {
 		*error_r = pool_printf(pool, "%s: %s", path, error);

@@ -496,6 +496,18 @@ def test_server_down_and_back(slapd):
         s.cleanup()
 
 
+def all_threads_stopped(pid):
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                data = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if data[data.rindex(")") + 2] not in ("T", "t"):
+            return False
+    return True
+
+
 def test_server_hangs(slapd):
     """A server that accepts but never answers (slapd stopped with SIGSTOP):
     the request fails after the timeout (ldaprc TIMEOUT), not later."""
@@ -515,6 +527,10 @@ def test_server_hangs(slapd):
         mark = srv.log_mark()
         os.kill(slapd.proc.pid, 19)   # SIGSTOP
         try:
+            # the stop takes effect asynchronously: wait until every
+            # thread of slapd is stopped before asking
+            wait_for(lambda: all_threads_stopped(slapd.proc.pid), 10,
+                     what="slapd stopped")
             t0 = time.monotonic()
             f = plain(srv, "alice", "alicepw", timeout=20)
             took = time.monotonic() - t0
