@@ -335,6 +335,11 @@ def test_quote_in_username(backend):
     mark = server.log_mark()
     f = plain(server, "x' OR '1'='1", "alicepw")
     assert f[0] == "FAIL" and "code=temp_fail" not in f, f
+    # backslashes: MySQL reads \' as a quote inside the string, so an
+    # escaper that only doubled quotes would let these through
+    for name in ("x\\' OR '1'='1' -- ", "x\\", "\\' OR 1=1 #", "a\\\\'b"):
+        f = plain(server, name, "alicepw")
+        assert f[0] == "FAIL" and "code=temp_fail" not in f, (name, f)
     with authproto.MasterConn(server.master_socket, 10) as m:
         m.handshake()
         f = m.user("o'brien", service="lmtp")
