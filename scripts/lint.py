@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Source checks run by `make check`:
   - layering: a lower layer never includes an upper layer's header
-    (lib < settings, passdb/schemes < authd, mechanisms, passdb, userdb
+    (lib < settings, passdb/schemes, mailcore < authd, mechanisms, passdb, userdb
     < master, admin);
   - banned unbounded string functions (strcpy, strcat, sprintf, strncpy,
     gets, vsprintf).
@@ -14,7 +14,7 @@ TOP = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                       os.path.join(os.path.dirname(__file__), ".."))
 LAYERS = {
     "lib": 0,
-    "settings": 1, "passdb/schemes": 1,
+    "settings": 1, "passdb/schemes": 1, "mailcore": 1,
     "authd": 2, "mechanisms": 2, "passdb": 2, "userdb": 2,
     "master": 3, "admin": 3,
 }
