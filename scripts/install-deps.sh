@@ -11,7 +11,7 @@ BUILD_PKGS=(gcc make autoconf automake pkg-config
             libldap-dev
             libkrb5-dev)
 TEST_PKGS=(python3 python3-pytest postfix swaks dovecot-core socat procps iproute2 bc libauthen-sasl-perl libdigest-hmac-perl libsasl2-dev libsasl2-modules libsasl2-modules-otp dovecot-sqlite
-           sqlite3 postgresql-15 postgresql-client-15 mariadb-server mariadb-client
+           sqlite3 postgresql-15 postgresql-client-15 mariadb-server mariadb-client dovecot-pgsql dovecot-mysql
            libpam-wrapper pamtester libnss-wrapper
            slapd ldap-utils openssl dovecot-ldap
            krb5-kdc krb5-admin-server krb5-user python3-gssapi dovecot-gssapi)
