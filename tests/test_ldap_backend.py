@@ -634,6 +634,8 @@ def test_auth_cache(slapd, mode):
                 assert m.user("alice", service="lmtp")[0] == "USER"
             os.kill(slapd.proc.pid, 19)   # SIGSTOP
             try:
+                wait_for(lambda: all_threads_stopped(slapd.proc.pid), 10,
+                         what="slapd stopped")
                 t0 = time.monotonic()
                 assert ok(plain(s, "alice", "alicepw", timeout=5), "alice")
                 with authproto.MasterConn(s.master_socket, 10) as m:
